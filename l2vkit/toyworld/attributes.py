@@ -1,0 +1,85 @@
+"""The toy world's vocabulary: attribute values, typed attributes and the caption grammar."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+import numpy as np
+
+#: Every attribute of a toy video and the words it may take, in caption order.
+ATTRIBUTE_VALUES: Mapping[str, tuple[str, ...]] = {
+    "colour": ("red", "green", "blue", "yellow", "purple"),
+    "shape": ("circle", "square", "triangle"),
+    "size": ("small", "large"),
+    "adverb": ("slowly", "quickly"),
+    "direction": ("left", "right", "up", "down"),
+    "scene": ("desert", "sea", "grass", "snow"),
+}
+
+_DIRECTION_PHRASE = {"left": "to the left", "right": "to the right", "up": "up", "down": "down"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Attributes:
+    """Everything that defines a toy video's content; values are the caption words.
+
+    >>> Attributes("red", "circle", "small", "quickly", "left", "desert")
+    Attributes(colour='red', shape='circle', size='small', adverb='quickly', direction='left', scene='desert')
+    """
+
+    colour: str
+    shape: str
+    size: str
+    adverb: str
+    direction: str
+    scene: str
+
+    def __post_init__(self):
+        for field, allowed in ATTRIBUTE_VALUES.items():
+            value = getattr(self, field)
+            if value not in allowed:
+                raise ValueError(
+                    f"Attributes.{field}={value!r} is not a toy-world {field}; choose one of {', '.join(allowed)}"
+                )
+
+    def replace(self, **changes: str) -> "Attributes":
+        """A copy with some attributes changed (validated)."""
+        unknown = set(changes) - set(ATTRIBUTE_VALUES)
+        if unknown:
+            raise ValueError(f"unknown attribute(s) {sorted(unknown)}; fields are {', '.join(ATTRIBUTE_VALUES)}")
+        return dataclasses.replace(self, **changes)
+
+    def as_dict(self) -> dict[str, str]:
+        return dataclasses.asdict(self)
+
+
+def random_attributes(seed: int) -> Attributes:
+    """Attributes drawn uniformly and independently, reproducibly from ``seed``."""
+    rng = np.random.default_rng(seed)
+    return Attributes(**{field: str(rng.choice(values)) for field, values in ATTRIBUTE_VALUES.items()})
+
+
+def caption(attrs: Attributes) -> str:
+    """The caption that describes a toy video, e.g. "a small red circle moves quickly to the left in the desert".
+
+    Every attribute word appears exactly once, so a contrast pair edits a single token slot.
+    """
+    return (
+        f"a {attrs.size} {attrs.colour} {attrs.shape} moves {attrs.adverb} "
+        f"{_DIRECTION_PHRASE[attrs.direction]} in the {attrs.scene}"
+    )
+
+
+def parse_caption(text: str) -> Attributes:
+    """Inverse of :func:`caption`; raises ``ValueError`` naming the first word that does not fit the grammar."""
+    words = text.strip().lower().split()
+    found: dict[str, str] = {}
+    for field, allowed in ATTRIBUTE_VALUES.items():
+        hits = [w for w in words if w in allowed]
+        if len(hits) != 1:
+            raise ValueError(f"caption {text!r} names {len(hits)} {field} words {hits}; expected exactly one")
+        found[field] = hits[0]
+    attrs = Attributes(**found)
+    if caption(attrs) != " ".join(words):
+        raise ValueError(f"caption {text!r} does not follow the grammar; expected {caption(attrs)!r}")
+    return attrs

@@ -1,0 +1,142 @@
+"""Video files and display: mp4/gif writing, notebook grids, contact sheets (mediapy and matplotlib underneath)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .io import atomic_path
+
+#: Toy videos are tiny; files and displays are enlarged by this factor (nearest neighbour, so pixels stay sharp).
+DEFAULT_SCALE = 8
+DEFAULT_FPS = 6
+
+
+def as_uint8_video(video, *, name: str = "video") -> np.ndarray:
+    """Validate a (T, H, W, 3) video (uint8 or float in [0, 1]) and return uint8."""
+    video = np.asarray(video)
+    if video.ndim != 4 or video.shape[-1] != 3 or video.shape[0] < 1:
+        raise ValueError(f"{name} has shape {video.shape}; expected (T, H, W, 3) RGB frames")
+    if video.dtype == np.uint8:
+        return video
+    if np.issubdtype(video.dtype, np.floating):
+        if not np.all(np.isfinite(video)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        return np.round(np.clip(video, 0.0, 1.0) * 255.0).astype(np.uint8)
+    raise TypeError(f"{name} has dtype {video.dtype}; expected uint8 or float in [0, 1]")
+
+
+def upscale(video, factor: int = DEFAULT_SCALE) -> np.ndarray:
+    """Enlarge every frame ``factor`` times by pixel repetition."""
+    video = as_uint8_video(video)
+    return video.repeat(factor, axis=1).repeat(factor, axis=2) if factor > 1 else video
+
+
+def side_by_side(videos: Sequence, *, gap: int = 1, gap_value: int = 255) -> np.ndarray:
+    """Join equally long videos left to right, with a ``gap``-pixel white separator."""
+    videos = [as_uint8_video(v, name=f"videos[{i}]") for i, v in enumerate(videos)]
+    shapes = {v.shape for v in videos}
+    if len(shapes) != 1:
+        raise ValueError(f"side_by_side needs videos of one shape, got {sorted(shapes)}")
+    t, h, _, _ = videos[0].shape
+    separator = np.full((t, h, gap, 3), gap_value, dtype=np.uint8)
+    parts = []
+    for i, v in enumerate(videos):
+        parts += [separator, v] if i else [v]
+    return np.concatenate(parts, axis=2)
+
+
+def ensure_ffmpeg() -> str:
+    """Make sure mediapy can encode video: use the system ffmpeg, else the one imageio-ffmpeg ships."""
+    import shutil
+
+    import mediapy
+
+    if mediapy.video_is_available():
+        return shutil.which("ffmpeg") or "ffmpeg"
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise RuntimeError("no ffmpeg found: install it (apt install ffmpeg) or `pip install imageio-ffmpeg`") from None
+    exe = imageio_ffmpeg.get_ffmpeg_exe()
+    mediapy.set_ffmpeg(exe)
+    return exe
+
+
+def write_video(path, video, *, fps: float = DEFAULT_FPS, scale: int = DEFAULT_SCALE) -> Path:
+    """Write ``video`` to an .mp4 (H.264) or .gif file, enlarged ``scale`` times, atomically."""
+    import mediapy
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".mp4", ".gif"):
+        raise ValueError(f"{path}: choose an .mp4 or .gif file name")
+    ensure_ffmpeg()
+    frames = upscale(video, scale)
+    codec = "gif" if suffix == ".gif" else "h264"
+    with atomic_path(path) as tmp:
+        mediapy.write_video(tmp, frames, fps=fps, codec=codec)
+    return path
+
+
+def read_video(path) -> np.ndarray:
+    """Read a video file into a uint8 (T, H, W, 3) array (PyAV, no system ffmpeg needed)."""
+    import av
+
+    with av.open(str(path)) as container:
+        frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+    if not frames:
+        raise ValueError(f"{path}: no video frames could be decoded")
+    return np.stack(frames)
+
+
+def _named(videos) -> dict[str, np.ndarray]:
+    if isinstance(videos, Mapping):
+        return {str(k): as_uint8_video(v, name=str(k)) for k, v in videos.items()}
+    return {f"video {i}": as_uint8_video(v, name=f"videos[{i}]") for i, v in enumerate(videos)}
+
+
+def show_videos(videos, *, fps: float = DEFAULT_FPS, scale: int = DEFAULT_SCALE, columns: int | None = None, **kwargs):
+    """Show a list or a ``{title: video}`` dict side by side in a notebook (mediapy)."""
+    import mediapy
+
+    named = _named(videos)
+    ensure_ffmpeg()
+    return mediapy.show_videos(
+        {k: upscale(v, scale) for k, v in named.items()}, fps=fps, columns=columns, codec="gif", **kwargs
+    )
+
+
+def contact_sheet(videos, path=None, *, frames: Sequence[int] | None = None, scale: int = 4, title: str | None = None):
+    """One row per video, one column per frame, titled; saved as PNG when ``path`` is given. Returns ``(fig, axes)``."""
+    from .plots import new_figure
+
+    named = _named(videos)
+    count = min(v.shape[0] for v in named.values())
+    frames = list(range(count)) if frames is None else list(frames)
+    height, width = next(iter(named.values())).shape[1:3]
+    fig, axes = new_figure(len(named), len(frames), cell=0.3 * scale, aspect=width / height)
+    for r, (name, video) in enumerate(named.items()):
+        for c, k in enumerate(frames):
+            ax = axes[r][c]
+            ax.imshow(video[k], interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"t={k}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    if path is not None:
+        save_figure(fig, path)
+    return fig, axes
+
+
+def save_figure(fig, path) -> Path:
+    """Save a matplotlib figure atomically (format from the suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    return path

@@ -1,0 +1,51 @@
+"""Notebook hygiene: paired with py:percent twins, in sync, no outputs, fixed opening cells."""
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "tutorials").glob("*.ipynb"))
+pytestmark = pytest.mark.unit
+
+
+def _cells(notebook):
+    return [(c.cell_type, c.source.strip()) for c in notebook.cells]
+
+
+def test_there_are_notebooks():
+    assert (ROOT / "notebooks" / "00_setup_and_toy_world.ipynb") in NOTEBOOKS
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_pair_in_sync(path):
+    twin = path.with_suffix(".py")
+    assert twin.exists(), f"{path.name} has no py:percent twin; run `make sync-notebooks`"
+    assert _cells(jupytext.read(path)) == _cells(jupytext.read(twin)), (
+        f"{path.name} and {twin.name} differ; edit one, then run `make sync-notebooks`")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_outputs_committed(path):
+    notebook = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            assert not cell.outputs and cell.execution_count is None, f"{path.name} cell {i} carries outputs"
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name == "notebooks" or "solutions" in p.name],
+                         ids=lambda p: p.name)
+def test_opening_cells(path):
+    cells = nbformat.read(path, as_version=4).cells
+    first = cells[0].source
+    assert "colab.research.google.com/assets/colab-badge.svg" in first
+    assert f"blob/main/{path.parent.name}/{path.name}" in first, "the badge must open this notebook"
+    assert "**Runtime.**" in first
+    setup = next(c.source for c in cells if c.cell_type == "code")
+    assert "import l2vkit" in setup and "except ImportError" in setup
+    setup_code = "\n".join(line for line in setup.splitlines() if not line.lstrip().startswith("#"))
+    assert not any(word in setup_code for word in ("torch", "numpy")), "the set-up cell must leave torch and numpy alone"
+    code = [c.source for c in cells if c.cell_type == "code"]
+    assert any(src.lstrip().startswith("# Config") and "VLM_ID" in src and "GENERATOR_ID" in src for src in code)
+    assert "What to try next" in cells[-1].source
