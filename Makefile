@@ -1,29 +1,23 @@
-# The two commands of the README. Each sets up what it needs first (scripts/setup.sh), then runs.
+# The two commands of the README. Each sets up what it needs first (scripts/setup.sh prints the Python to use).
 SHELL := /bin/bash
-PY = $(shell cat .l2vkit-python)
+.SHELLFLAGS := -euo pipefail -c
 
-.PHONY: demo test test-fast notebooks sync-notebooks benchmarks env
+.PHONY: demo test test-fast sync-notebooks benchmarks env
 
 demo:  ## set up, then run the main job on the toy world (results in outputs/)
-	@scripts/setup.sh ""
-	$(PY) -m l2vkit demo
+	@py=$$(scripts/setup.sh ""); set -x; "$$py" -m l2vkit demo
 
 test:  ## set up with test tools, then run every test tier incl. all notebooks
-	@scripts/setup.sh "test,text"
-	$(PY) -m pytest
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest
 
 test-fast:  ## unit tests only
-	@scripts/setup.sh "test,text"
-	$(PY) -m pytest -m "unit" tests
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest -m unit
 
 sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb), bring the pair back in sync
-	@scripts/setup.sh "test,text"
-	$(PY) -m jupytext --sync notebooks/*.py tutorials/*.py
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m jupytext --sync notebooks/*.py $$(ls tutorials/*.py 2>/dev/null)
 
-benchmarks:
-	@scripts/setup.sh "test,text"
-	$(PY) benchmarks/measure_accuracy.py
+benchmarks:  ## measured tables (see benchmarks/)
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" benchmarks/measure_accuracy.py
 
-env:
-	@scripts/setup.sh ""
-	$(PY) -m l2vkit env
+env:  ## the environment report for bug reports
+	@py=$$(scripts/setup.sh ""); "$$py" -m l2vkit env

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Set-up used by `make demo` and `make test`; prints nothing but pip's errors and a line per step.
-# usage: scripts/setup.sh EXTRAS    (e.g. "" or "test,text"); the Python to use is written to .l2vkit-python
+# Set-up used by `make demo` and `make test`.
+# usage: py=$(scripts/setup.sh EXTRAS)    (EXTRAS e.g. "" or "test,text")
+# Prints the Python to use on stdout; progress and pip's messages go to stderr.
 #  - uses the active virtual/conda environment, else creates .venv;
 #  - installs the CPU torch wheel (torch==2.13.0) first when torch is missing and no NVIDIA GPU is present,
 #    because an unpinned torch pulls a multi-GB CUDA build; with a GPU it installs the default torch;
 #  - installs l2vkit in editable mode with the extras, again only when pyproject.toml changed.
 set -euo pipefail
+exec 3>&1 1>&2  # everything below talks to stderr; fd 3 carries the answer
 extras="${1:-}"
 cd "$(dirname "$0")/.."
 
@@ -20,7 +22,6 @@ else
   fi
   py="$PWD/.venv/bin/python"
 fi
-echo "$py" > .l2vkit-python
 # pip's output minus this machine's harmless "location is ignored" notes; pip's exit status is kept.
 pip_install() {
   local log status=0
@@ -50,3 +51,4 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || ! importable l2vkit; 
   importable l2vkit || { echo "setup: l2vkit failed to install"; exit 1; }
   touch "$stamp"
 fi
+echo "$py" >&3
