@@ -1,6 +1,6 @@
 """The toy world: synthetic videos with measurable ground truth (see DESIGN.md §2)."""
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes
-from .measure import Measurement, accuracy, measure, measure_details
+from .measure import Measurement, accuracy, agreement, measure, measure_details
 from .render import render, trajectory
 
 __all__ = [
@@ -8,8 +8,11 @@ __all__ = [
     "Attributes",
     "Measurement",
     "accuracy",
+    "agreement",
     "caption",
     "contrast_pairs",
+    "load_generator",
+    "load_vlm",
     "measure",
     "measure_details",
     "parse_caption",
@@ -25,3 +28,25 @@ def contrast_pairs():
     from ..paths import data_path
 
     return load_pairs(data_path("contrast_pairs.yaml"), vocabulary=ATTRIBUTE_VALUES)
+
+
+def load_vlm(*, device=None, dtype=None):
+    """The shipped toy VLM (a tiny Qwen2-VL trained on the toy world) as a ``VideoVLM``."""
+    from ..vlm import VideoVLM
+
+    return VideoVLM.from_pretrained("toy", device=device, dtype=dtype)
+
+
+def load_generator(*, device=None, dtype=None, folder=None):
+    """The shipped toy generator (a tiny diffusers WanPipeline with the MiniLM text encoder) as a ``VideoGenerator``."""
+    from ..paths import data_path
+    from .toy_generator import load_pipeline
+
+    from ..generator import VideoGenerator
+
+    folder = folder or data_path("toy_generator")
+    pipe, settings = load_pipeline(folder, device=device, dtype=dtype)
+    return VideoGenerator.from_pipeline(pipe, model_id=str(folder), frames=settings["frames"],
+                                        height=settings["height"], width=settings["width"],
+                                        text_len=settings["max_sequence_length"], steps=settings["steps"],
+                                        guidance=settings["guidance"])

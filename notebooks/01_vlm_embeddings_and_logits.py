@@ -1,0 +1,120 @@
+# %% [markdown]
+# # 01 · The VLM side (Ω): visual tokens and caption logits
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/01_vlm_embeddings_and_logits.ipynb)
+#
+# **Runtime.** On the toy world (default) this runs on a CPU in under a minute. With a real VLM (set `VLM_ID` to a
+# Hugging Face id such as `Qwen/Qwen2.5-VL-3B-Instruct`) use a GPU runtime; a 3B model in bf16/fp16 needs about 8 GB.
+#
+# A video VLM reads a video in two halves. Its **encoder E_Ω** turns pixels into *visual tokens* z_Ω — the vectors the
+# language model reads in place of placeholder tokens. Its **language model** turns z_Ω plus a caption prefix into a
+# next-token distribution ω. L2V needs both halves separately: later, the coupling Φ will produce z_Ω directly from
+# a generator's latents, so the VLM must accept visual tokens *from outside*.
+
+# %%
+# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+try:
+    import l2vkit
+except ImportError:
+    import subprocess
+    import sys
+
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "l2vkit[colab] @ git+https://github.com/l2vkit/l2vkit"])
+    import l2vkit
+
+# %%
+# Config: the only cell to change. "toy" = the shipped toy checkpoints; a Hugging Face id needs a GPU runtime.
+VLM_ID = "toy"
+GENERATOR_ID = "toy"
+SEED = 0
+
+# %% [markdown]
+# ## 1. Load the VLM
+# `VideoVLM.from_pretrained` picks the adapter from the checkpoint's config (Qwen-VL, LLaVA-OneVision, SmolVLM2,
+# InternVL, …). The toy VLM is a real `Qwen2VLForConditionalGeneration`, tiny, trained on toy videos.
+
+# %%
+import torch
+
+from l2vkit import toyworld as tw
+from l2vkit.video import show_videos
+from l2vkit.vlm import VideoVLM
+
+vlm = VideoVLM.from_pretrained(VLM_ID)
+print(type(vlm).__name__, vlm.model_id, "| visual token width D =", vlm.hidden_size)
+
+# %% [markdown]
+# ## 2. Visual tokens z_Ω and a caption
+# `visual_tokens(video)` returns z_Ω with shape (B, N, D); it is differentiable with respect to float pixels.
+
+# %%
+attrs = tw.random_attributes(SEED)
+video = tw.render(attrs, seed=SEED)
+z = vlm.visual_tokens(video)
+print("z_Ω:", tuple(z.shape))
+print("truth:  ", tw.caption(attrs))
+print("caption:", vlm.caption(video))
+show_videos({"input": video})
+
+# %% [markdown]
+# ## 3. Logits of a caption slot: ω over a contrast pair
+# `token_probs(z, prompt, candidates)` is the language model's next-token distribution after `prompt`. For a
+# contrast pair we look at the two words only: `.candidates` are their probabilities and `.renormalised` the
+# two-word distribution ω that Δω compares.
+
+# %%
+prompt = f"a {attrs.size}"  # the colour slot follows the size word
+colours = list(tw.ATTRIBUTE_VALUES["colour"])
+probs = vlm.token_probs(z, prompt, colours)
+for word, p in probs.as_dict().items():
+    print(f"{word:8s} {p:.3f}")
+
+# %% [markdown]
+# ## 4. Visual tokens from outside
+# Swap in the visual tokens of another video — here the same scene with a blue object — and the logits follow.
+# This is the hook the coupling Φ will use.
+
+# %%
+blue = attrs.replace(colour="blue")
+z_blue = vlm.visual_tokens(tw.render(blue, seed=SEED))
+for name, tokens in {"own tokens": z, "tokens of the blue video": z_blue, "average of both": (z + z_blue) / 2}.items():
+    p = vlm.token_probs(tokens, prompt, [attrs.colour, "blue"]).renormalised[0]
+    print(f"{name:26s} ω({attrs.colour})={p[0]:.3f}  ω(blue)={p[1]:.3f}")
+
+# %% [markdown]
+# ## 5. Gradients reach the pixels
+# Because preprocessing is written in torch, ∂ω/∂pixels exists: a saliency map of where the colour logit looks.
+
+# %%
+pixels = torch.tensor(video, dtype=torch.float32) / 255
+pixels.requires_grad_(True)
+p = vlm.token_probs(vlm.visual_tokens(pixels), prompt, [attrs.colour]).candidates[0, 0]
+p.backward()
+saliency = pixels.grad.abs().sum(dim=-1).amax(dim=0)
+print("saliency peak at (row, col):", divmod(int(saliency.argmax()), saliency.shape[1]))
+
+# %% [markdown]
+# ## 6. Extraction at scale, cached
+# `extract` batches many videos with a progress bar and caches z_Ω, pooled embeddings and candidate probabilities on
+# disk; a second run reads the cache.
+
+# %%
+import tempfile
+import time
+
+from l2vkit.vlm.extract import extract
+
+clips = [tw.render(tw.random_attributes(i), seed=i) for i in range(64)]
+with tempfile.TemporaryDirectory() as cache:
+    for attempt in ("first run", "second run"):
+        start = time.perf_counter()
+        result = extract(vlm, clips, cache_dir=cache, batch_size=32, prompt="a small", candidates=["red", "blue"])
+        print(f"{attempt}: {time.perf_counter() - start:.2f} s, cached {result.cached}, computed {result.computed}")
+
+# %% [markdown]
+# ## What to try next
+# - Score every slot: use prompts `"a"`, `"a small red"`, … and candidate lists from `tw.ATTRIBUTE_VALUES`.
+# - Feed a blend `(1 − α)·z + α·z_blue` for α in 0…1 and plot ω(blue): how linear is the VLM's colour reading?
+# - On a GPU runtime set `VLM_ID = "Qwen/Qwen2.5-VL-3B-Instruct"` and read a real clip (`l2vkit.video.read_video`).
+# - Next notebook: `02_generator_velocities` — the Ξ side.

