@@ -12,7 +12,7 @@ import tempfile
 import time
 
 
-def run(videos: int = 200, model: str = "toy", repeats: int = 3) -> dict:
+def run(videos: int = 200, model: str = "toy", repeats: int = 5) -> dict:
     from l2vkit import toyworld as tw
     from l2vkit.vlm import VideoVLM
     from l2vkit.vlm.extract import extract

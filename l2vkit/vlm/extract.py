@@ -25,10 +25,10 @@ FORMAT_VERSION = 1
 
 
 def video_hash(video) -> str:
-    """sha256 of a video's pixels, shape and dtype (uint8 arrays are hashed as they are)."""
+    """sha256 of a video's pixels, shape and dtype; the array's buffer is hashed without a copy."""
     array = np.ascontiguousarray(video)
     digest = hashlib.sha256(f"{array.shape}{array.dtype}".encode())
-    digest.update(array.tobytes())
+    digest.update(array)
     return digest.hexdigest()[:32]
 
 
