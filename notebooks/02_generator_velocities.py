@@ -1,0 +1,107 @@
+# %% [markdown]
+# # 02 · The generator side (Ξ): conditions, velocities and sampling
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/02_generator_velocities.ipynb)
+#
+# **Runtime.** On the toy world (default) this runs on a CPU in about a minute. With a real generator (set
+# `GENERATOR_ID`, e.g. `Wan-AI/Wan2.1-T2V-1.3B-Diffusers`) use a GPU runtime; the memory plan printed before loading
+# tells whether it fits (a T4 has 15 GB and no bf16: l2vkit picks fp16 there).
+#
+# A flow-matching text-to-video model carries noise to video along a velocity field. With the caption's embedding
+# π_Ξ (the pipeline's `prompt_embeds`) as condition, the network G predicts v = G(z_σ, π, σ), and the sampler steps
+# z ← z + (σ_next − σ)·v from pure noise (σ = 1) to a latent (σ = 0) that the VAE decoder D_Ξ turns into frames.
+# L2V steers exactly here: it changes π step by step.
+
+# %%
+# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+try:
+    import l2vkit
+except ImportError:
+    import subprocess
+    import sys
+
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "l2vkit[colab,text] @ git+https://github.com/l2vkit/l2vkit"])
+    import l2vkit
+
+# %%
+# Config: the only cell to change. "toy" = the shipped toy checkpoints; a Hugging Face id needs a GPU runtime.
+VLM_ID = "toy"
+GENERATOR_ID = "toy"
+SEED = 0
+STEPS = 25
+
+# %% [markdown]
+# ## 1. Load the generator
+# The toy generator is a real diffusers `WanPipeline`: a tiny `AutoencoderKLWan` (4× smaller in space and time),
+# a tiny `WanTransformer3DModel`, and the frozen real text encoder all-MiniLM-L6-v2.
+
+# %%
+import torch
+
+from l2vkit import toyworld as tw
+from l2vkit.generator import VideoGenerator
+from l2vkit.video import show_videos
+
+gen = VideoGenerator.from_pretrained(GENERATOR_ID)
+print(gen)
+
+# %% [markdown]
+# ## 2. A caption becomes a condition π_Ξ, and a video
+
+# %%
+caption = "a large red circle moves quickly to the right in the desert"
+pi = gen.encode_prompt(caption)
+print("π_Ξ:", tuple(pi.embeds.shape))
+result = gen.sample(pi, steps=STEPS, seed=SEED, output="frames", return_trajectory=True)
+print("measured:", tw.measure(result.frames))
+show_videos({caption: result.frames})
+
+# %% [markdown]
+# ## 3. Velocities, and what the model thinks the video is at each step
+# `velocity(z, π, t)` is one call of G. From z_σ and v the flow-matching convention gives the clean estimate
+# x̂0 = z_σ − σ·v; decoding x̂0 along the trajectory shows the video appear coarse-to-fine.
+
+# %%
+sigmas = gen.sigmas(STEPS)
+timesteps = gen.timesteps(STEPS)
+estimates = {}
+for k in (0, STEPS // 4, STEPS // 2, STEPS - 1):
+    z = result.trajectory[k]
+    with torch.no_grad():
+        v = gen.velocity(z, pi, timesteps[k])
+    estimates[f"step {k} (σ={float(sigmas[k]):.2f})"] = gen.decode(gen.x0_estimate(z, v, sigmas[k]))[0]
+show_videos(estimates)
+
+# %% [markdown]
+# ## 4. Δv: how the velocity changes when one word changes
+# At the same noisy latent, the difference G(z, π⁺) − G(z, π⁻) for a contrast pair is Δv — the direction L2V will
+# weight by the VLM's logit change.
+
+# %%
+pi_blue = gen.encode_prompt(caption.replace("red", "blue"))
+z = result.trajectory[STEPS // 3]
+with torch.no_grad():
+    dv = gen.velocity(z, pi_blue, timesteps[STEPS // 3]) - gen.velocity(z, pi, timesteps[STEPS // 3])
+print("‖Δv‖ / ‖v‖ =", float(dv.norm() / gen.velocity(z, pi, timesteps[STEPS // 3]).norm()))
+
+# %% [markdown]
+# ## 5. Changing the condition during sampling
+# `condition_schedule(step, t)` returns π for each step — the hook that steering uses. Switching red → blue late
+# changes less than switching early: coarse structure is decided early, details late.
+
+# %%
+videos = {}
+for switch in (0, STEPS // 3, 2 * STEPS // 3, STEPS):
+    out = gen.sample(pi, steps=STEPS, seed=SEED, output="frames",
+                     condition_schedule=lambda k, t, s=switch: pi_blue if k >= s else pi)
+    videos[f"blue from step {switch}"] = out.frames
+    print(f"switch at {switch:2d}: measured colour {tw.measure(out.frames).colour}")
+show_videos(videos)
+
+# %% [markdown]
+# ## What to try next
+# - Interpolate the condition: `pi.with_embeds((1 - a) * pi.embeds + a * pi_blue.embeds)` for a in 0…1.
+# - Change the scene word instead of the colour and compare when the switch stops mattering.
+# - Print `l2vkit.generator.plan_memory("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", 33, 480, 832, "float16")`.
+# - Next notebook: `03_fitting_the_coupling` — letting the VLM read latents directly.
