@@ -2,7 +2,7 @@
 
 Every family adapter implements (see ``l2vkit/vlm/ADDING_A_VLM.md``):
 
-- ``_load(model_id, ...)``: model, tokenizer and processor settings from a hub id or folder;
+- ``MODEL_CLASSES``: the transformers class per ``config.model_type`` (the default ``_load`` uses it);
 - ``pixel_inputs(video)``: differentiable preprocessing, pixels → the model's visual input tensors;
 - ``_encode(inputs)``: the vision tower + projector, → visual tokens z_Ω of shape (B, N, D);
 - ``_token_layout(z)``: the non-pixel inputs (grids, frame counts) that place N external tokens;
@@ -14,7 +14,7 @@ The base class builds the public API on them: ``visual_tokens``, ``token_probs``
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Sequence
+from typing import Sequence
 
 #: config.model_type → adapter class; filled by ``register``.
 ADAPTERS: dict[str, type["VideoVLM"]] = {}
@@ -22,13 +22,13 @@ ADAPTERS: dict[str, type["VideoVLM"]] = {}
 WORD_POLICIES = ("first", "product", "single")
 
 
-def register(*model_types: str) -> Callable:
-    """Class decorator: route ``VideoVLM.from_pretrained`` for these ``config.model_type`` values to the class."""
-
-    def wrap(cls):
-        for model_type in model_types:
-            ADAPTERS[model_type] = cls
-        return cls
+def register(cls):
+    """Class decorator: route ``VideoVLM.from_pretrained`` for the class's ``MODEL_CLASSES`` model types to it."""
+    if not cls.MODEL_CLASSES:
+        raise TypeError(f"{cls.__name__}.MODEL_CLASSES must map config.model_type values to transformers classes")
+    for model_type in cls.MODEL_CLASSES:
+        ADAPTERS[model_type] = cls
+    return cls
 
     return wrap
 
@@ -101,9 +101,21 @@ class VideoVLM:
         return adapter._load(model_id, revision=revision, dtype=resolve_dtype(dtype, device), device=device,
                              word_policy=word_policy, **kwargs)
 
+    #: config.model_type → transformers model class name, for the default ``_load``.
+    MODEL_CLASSES: dict[str, str] = {}
+
     @classmethod
-    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):
+        """Model (``MODEL_CLASSES[model_type]``), tokenizer and processor settings from a hub id or folder."""
+        from transformers import AutoConfig
+
+        from .common import load_parts
+
+        model_type = AutoConfig.from_pretrained(model_id, revision=revision).model_type
+        model, tokenizer, preprocess = load_parts(model_id, cls.MODEL_CLASSES[model_type], revision=revision,
+                                                  dtype=dtype, device=device)
+        return cls(model, tokenizer, preprocess, model_id=model_id, revision=revision, word_policy=word_policy,
+                   **kwargs)
 
     @property
     def device(self):

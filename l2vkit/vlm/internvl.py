@@ -8,7 +8,7 @@ as one line per frame, "Frame{i}: <img><IMG_CONTEXT>…</img>". z_Ω is the fram
 from __future__ import annotations
 
 from .base import VideoVLM, register
-from .common import encode_cached, forward_with_features, load_parts, stack_clips, token_string
+from .common import encode_cached, forward_with_features, stack_clips, token_string
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
                          rescale_and_normalize, resize_frames, shifted_frame_indices)
 
@@ -17,19 +17,13 @@ def _pair(value):
     return tuple(value) if isinstance(value, (list, tuple)) else (value, value)
 
 
-@register("internvl")
+@register
 class InternVLM(VideoVLM):
     family = "internvl"
+    MODEL_CLASSES = {"internvl": "InternVLForConditionalGeneration"}
     #: The InternVL -hf chat template for one user turn with a video, then the generation prompt.
     CHAT = "<|im_start|>user\n{video}\n{question}<|im_end|>\n<|im_start|>assistant\n"
     BARE = "{video}"
-
-    @classmethod
-    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):
-        model, tokenizer, preprocess = load_parts(model_id, "InternVLForConditionalGeneration", revision=revision,
-                                                  dtype=dtype, device=device)
-        return cls(model, tokenizer, preprocess, model_id=model_id, revision=revision, word_policy=word_policy,
-                   **kwargs)
 
     # ---------------------------------------------------------------------------------------- preprocessing
     def pixel_inputs(self, video) -> dict:

@@ -9,25 +9,19 @@ from __future__ import annotations
 import math
 
 from .base import VideoVLM, register
-from .common import encode_cached, forward_with_features, load_parts, stack_clips, token_string
+from .common import encode_cached, forward_with_features, stack_clips, token_string
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
                          rescale_and_normalize, resize_frames, uniform_frame_indices)
 
 
-@register("llava_onevision")
+@register
 class LlavaOnevisionVLM(VideoVLM):
     family = "llava_onevision"
+    MODEL_CLASSES = {"llava_onevision": "LlavaOnevisionForConditionalGeneration"}
     #: The llava-hf chat template for one user turn with a video, then the generation prompt.
     CHAT = "<|im_start|>user {video}\n{question}<|im_end|><|im_start|>assistant\n"
     #: Without a chat template (toy checkpoints): the video tokens, then the caption.
     BARE = "{video}"
-
-    @classmethod
-    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):
-        model, tokenizer, preprocess = load_parts(model_id, "LlavaOnevisionForConditionalGeneration",
-                                                  revision=revision, dtype=dtype, device=device)
-        return cls(model, tokenizer, preprocess, model_id=model_id, revision=revision, word_policy=word_policy,
-                   **kwargs)
 
     # ---------------------------------------------------------------------------------------- preprocessing
     def pixel_inputs(self, video) -> dict:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from .base import VideoVLM, register
-from .common import load_parts
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize, qwen_patchify,
                          resize_frames, sample_frame_indices, smart_resize)
 
@@ -13,22 +12,13 @@ _MODEL_CLASSES = {
 }
 
 
-@register(*_MODEL_CLASSES)
+@register
 class QwenVLM(VideoVLM):
     family = "qwen"
+    MODEL_CLASSES = _MODEL_CLASSES
     #: Chat layout of the instruct checkpoints; the toy model (no chat template) uses a bare layout.
     CHAT = ("<|im_start|>user\n<|vision_start|>", "<|vision_end|>{question}<|im_end|>\n<|im_start|>assistant\n")
     BARE = ("<|vision_start|>", "<|vision_end|><bos>")
-
-    @classmethod
-    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):
-        from transformers import AutoConfig
-
-        model_type = AutoConfig.from_pretrained(model_id, revision=revision).model_type
-        model, tokenizer, preprocess = load_parts(model_id, _MODEL_CLASSES[model_type], revision=revision,
-                                                  dtype=dtype, device=device)
-        return cls(model, tokenizer, preprocess, model_id=model_id, revision=revision, word_policy=word_policy,
-                   **kwargs)
 
     # ---------------------------------------------------------------------------------------- preprocessing
     @property

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .base import VideoVLM, register
-from .common import encode_cached, forward_with_features, load_parts, stack_clips, token_string
+from .common import encode_cached, forward_with_features, stack_clips, token_string
 from .preprocess import (IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD, as_video_tensor, longest_edge_size,
                          resample_mode, rescale_and_normalize, resize_frames, smolvlm_frame_indices)
 
@@ -48,19 +48,10 @@ def number_words(n: int) -> str:
     return str(n)
 
 
-@register(*_MODEL_CLASSES)
+@register
 class SmolVLM(VideoVLM):
     family = "smolvlm"
-
-    @classmethod
-    def _load(cls, model_id, *, revision, dtype, device, word_policy, **kwargs):
-        from transformers import AutoConfig
-
-        model_type = AutoConfig.from_pretrained(model_id, revision=revision).model_type
-        model, tokenizer, preprocess = load_parts(model_id, _MODEL_CLASSES[model_type], revision=revision,
-                                                  dtype=dtype, device=device)
-        return cls(model, tokenizer, preprocess, model_id=model_id, revision=revision, word_policy=word_policy,
-                   **kwargs)
+    MODEL_CLASSES = _MODEL_CLASSES
 
     @property
     def _is_video_model(self) -> bool:
