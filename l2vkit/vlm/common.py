@@ -115,3 +115,14 @@ def forward_with_features(vlm, key: str, z, input_ids):
     out = vlm.model(input_ids=input_ids, mm_encoder_outputs={key: BaseModelOutputWithPooling(pooler_output=z)},
                     use_cache=False)
     return out.logits
+
+
+def chat_layout_ids(vlm, video: str, prompt: str) -> list[int]:
+    """Token ids of ``vlm.CHAT`` (when the tokenizer has a chat template) or ``vlm.BARE`` with ``video`` and the
+    question filled in, then the caption prefix ``prompt``."""
+    tok = vlm.tokenizer
+    layout = vlm.CHAT if getattr(tok, "chat_template", None) else vlm.BARE
+    ids = encode_cached(vlm, layout.format(video=video, question=vlm.question))
+    if prompt.strip():
+        ids += tok.encode(prompt.strip(), add_special_tokens=False)
+    return ids

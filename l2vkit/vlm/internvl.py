@@ -8,7 +8,7 @@ as one line per frame, "Frame{i}: <img><IMG_CONTEXT>…</img>". z_Ω is the fram
 from __future__ import annotations
 
 from .base import VideoVLM, register
-from .common import encode_cached, forward_with_features, stack_clips, token_string
+from .common import chat_layout_ids, forward_with_features, stack_clips, token_string
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
                          rescale_and_normalize, resize_frames, shifted_frame_indices)
 
@@ -76,11 +76,7 @@ class InternVLM(VideoVLM):
         end = getattr(tok, "end_image_token", None) or "</img>"
         context = token_string(tok, self.model.config.image_token_id) * self.tokens_per_frame
         video = "\n".join(f"Frame{i + 1}: {start}{context}{end}" for i in range(frames))
-        layout = self.CHAT if getattr(tok, "chat_template", None) else self.BARE
-        ids = encode_cached(self, layout.format(video=video, question=self.question))
-        if prompt.strip():
-            ids += tok.encode(prompt.strip(), add_special_tokens=False)
-        return ids
+        return chat_layout_ids(self, video, prompt)
 
     def _forward(self, z, input_ids, inputs: dict):
         return forward_with_features(self, "image", z, input_ids)

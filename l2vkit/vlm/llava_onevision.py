@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from .base import VideoVLM, register
-from .common import encode_cached, forward_with_features, stack_clips, token_string
+from .common import chat_layout_ids, forward_with_features, stack_clips, token_string
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
                          rescale_and_normalize, resize_frames, uniform_frame_indices)
 
@@ -69,11 +69,7 @@ class LlavaOnevisionVLM(VideoVLM):
         tok = self.tokenizer
         frames = inputs["frames"] if "frames" in inputs else inputs["pixel_values_videos"].shape[1]
         video = token_string(tok, self.model.config.video_token_id) * (frames * self.tokens_per_frame + 1)
-        layout = self.CHAT if getattr(tok, "chat_template", None) else self.BARE
-        ids = encode_cached(self, layout.format(video=video, question=self.question))
-        if prompt.strip():
-            ids += tok.encode(prompt.strip(), add_special_tokens=False)
-        return ids
+        return chat_layout_ids(self, video, prompt)
 
     def _forward(self, z, input_ids, inputs: dict):
         return forward_with_features(self, "video", z, input_ids)
