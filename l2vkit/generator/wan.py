@@ -14,13 +14,7 @@ from .base import Condition, VideoGenerator, register
 
 @register("WanPipeline")
 class WanGenerator(VideoGenerator):
-    family = "wan"
-    default_frames = 81
-    default_height = 480
-    default_width = 832
-    default_text_len = 512
-    default_steps = 50
-    default_guidance = 5.0
+    family = "wan"  # the base class's defaults are WanPipeline's own (81×480×832, 50 steps, guidance 5)
 
     @classmethod
     def component_dtypes(cls, dtype):

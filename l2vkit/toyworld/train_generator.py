@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, read_json, write_json
+from ..io import atomic_path, write_json
 from ..provenance import provenance
 from . import toy_generator as tg
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption
+from .training import load_state, save_state, staged_folder, warmup_cosine
 from .vlm_data import random_batch
 
 GENERATOR_CONFIG = "l2vkit_generator.json"
@@ -46,23 +45,6 @@ def to_vae_range(videos_uint8):
     return torch.from_numpy(videos_uint8).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3).contiguous()
 
 
-def _cosine(step, total, warmup):
-    return min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
-
-
-def _save(path: Path, state: dict) -> None:
-    import torch
-
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
-def _load(path: Path):
-    import torch
-
-    return torch.load(path, weights_only=False) if path.exists() else None
-
-
 def train_vae(state_dir: Path, *, steps: int, batch: int, lr: float, seed: int, minutes: float | None,
               schedule_steps: int | None = None, progress: bool = True):
     import torch
@@ -77,7 +59,7 @@ def train_vae(state_dir: Path, *, steps: int, batch: int, lr: float, seed: int, 
     generator = torch.Generator().manual_seed(seed)
     path = state_dir / "vae.pt"
     step, elapsed, history = 0, 0.0, []
-    state = _load(path)
+    state = load_state(path)
     if state:
         vae.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -91,7 +73,7 @@ def train_vae(state_dir: Path, *, steps: int, batch: int, lr: float, seed: int, 
     bar = tqdm(total=steps, initial=step, desc="toy VAE", disable=not progress)
     while step < steps:
         for group in optimizer.param_groups:
-            group["lr"] = lr * _cosine(step, schedule, max(1, min(100, schedule // 10)))
+            group["lr"] = lr * warmup_cosine(step, schedule, max(1, min(100, schedule // 10)))
         _, videos = random_batch(rng, batch)
         x = to_vae_range(videos)
         posterior = vae.encode(x).latent_dist
@@ -113,7 +95,7 @@ def train_vae(state_dir: Path, *, steps: int, batch: int, lr: float, seed: int, 
             bar.write(f"VAE step {step}: loss {loss.item():.4f}; measured on reconstructions: "
                       + " ".join(f"{k} {v:.2f}" for k, v in acc.items()))
         if step % 100 == 0 or step == steps or out_of_time:
-            _save(path, {"model": vae.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
+            save_state(path, {"model": vae.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng.bit_generator.state,
                          "torch_rng": generator.get_state(), "step": step,
                          "elapsed": time.perf_counter() - started, "history": history})
         if out_of_time:
@@ -180,7 +162,7 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
     generator = torch.Generator().manual_seed(seed + 1)
     path = state_dir / "transformer.pt"
     step, elapsed, history = 0, 0.0, []
-    state = _load(path)
+    state = load_state(path)
     if state:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -194,7 +176,7 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
     model.train()
     while step < steps:
         for group in optimizer.param_groups:
-            group["lr"] = lr * _cosine(step, steps, max(1, min(300, steps // 10)))
+            group["lr"] = lr * warmup_cosine(step, steps, max(1, min(300, steps // 10)))
         pick = torch.randint(0, len(latents), (batch,), generator=generator)
         x0 = latents[pick]
         cond = embeds[caption_ids[pick]]
@@ -217,7 +199,7 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
         out_of_time = minutes is not None and time.perf_counter() - started > minutes * 60
         if step % 500 == 0 or step == steps or out_of_time:
             history.append({"step": step, "loss": running, "minutes": (time.perf_counter() - started) / 60})
-            _save(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            save_state(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "torch_rng": generator.get_state(), "step": step,
                          "elapsed": time.perf_counter() - started, "history": history})
         if out_of_time:
@@ -229,17 +211,11 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
 
 
 def export(out: Path, vae, transformer, info: dict) -> None:
-    staging = out.with_name(out.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    vae.save_pretrained(staging / "vae")
-    transformer.save_pretrained(staging / "transformer")
-    tg.build_scheduler().save_pretrained(staging / "scheduler")
-    write_json(staging / GENERATOR_CONFIG, info)
-    old = out.with_name(out.name + ".old")
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    with staged_folder(out) as staging:
+        vae.save_pretrained(staging / "vae")
+        transformer.save_pretrained(staging / "transformer")
+        tg.build_scheduler().save_pretrained(staging / "scheduler")
+        write_json(staging / GENERATOR_CONFIG, info)
 
 
 def train(out="data/toy_generator", *, vae_steps: int = 1500, vae_schedule_steps: int | None = 2000,

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, write_json
+from ..io import write_json
 from ..provenance import provenance
 from . import toy_vlm, vlm_data
 from .attributes import caption
+from .training import load_state, save_state, staged_folder, warmup_cosine
 
 
 def build_untrained(seed: int):
@@ -68,28 +67,13 @@ def loss_on(vlm, attrs, videos, generator=None):
     return out.loss
 
 
-def _save_state(path: Path, vlm, optimizer, step, rng, generator, elapsed):
-    import torch
-
-    state = {"model": vlm.model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-             "numpy_rng": rng.bit_generator.state, "torch_rng": generator.get_state(), "elapsed": elapsed}
-    with atomic_path(path) as tmp:
-        torch.save(state, tmp)
-
-
 def export(vlm, out: Path, info: dict) -> None:
     """Write the model folder atomically: build it beside OUT, then swap it in."""
-    staging = out.with_name(out.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    vlm.model.save_pretrained(staging, safe_serialization=True)
-    vlm.tokenizer.save_pretrained(staging)
-    (staging / "video_preprocessor_config.json").write_text(json.dumps(toy_vlm.TOY_PREPROCESSOR, indent=2) + "\n")
-    write_json(staging / "training_info.json", info)
-    old = out.with_name(out.name + ".old")
-    if out.exists():
-        out.rename(old)
-    staging.rename(out)
-    shutil.rmtree(old, ignore_errors=True)
+    with staged_folder(out) as staging:
+        vlm.model.save_pretrained(staging, safe_serialization=True)
+        vlm.tokenizer.save_pretrained(staging)
+        (staging / "video_preprocessor_config.json").write_text(json.dumps(toy_vlm.TOY_PREPROCESSOR, indent=2) + "\n")
+        write_json(staging / "training_info.json", info)
 
 
 def train(out="data/toy_vlm", *, steps: int = 5000, batch: int = 32, lr: float = 2e-3, seed: int = 0,
@@ -104,12 +88,11 @@ def train(out="data/toy_vlm", *, steps: int = 5000, batch: int = 32, lr: float =
     vlm = build_untrained(seed)
     optimizer = torch.optim.AdamW(vlm.model.parameters(), lr=lr, weight_decay=0.01)
     warmup = max(1, min(200, steps // 10))
-    schedule = lambda s: min(1.0, (s + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * s / steps)))  # noqa: E731
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
     step, elapsed = 0, 0.0
-    if state_path.exists():
-        state = torch.load(state_path, weights_only=False)
+    state = load_state(state_path)
+    if state:
         vlm.model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["numpy_rng"]
@@ -123,7 +106,7 @@ def train(out="data/toy_vlm", *, steps: int = 5000, batch: int = 32, lr: float =
     vlm.model.train()
     while step < steps:
         for group in optimizer.param_groups:
-            group["lr"] = lr * schedule(step)
+            group["lr"] = lr * warmup_cosine(step, steps, warmup)
         attrs, videos = vlm_data.random_batch(rng, batch)
         loss = loss_on(vlm, attrs, videos, generator)
         optimizer.zero_grad(set_to_none=True)
@@ -141,7 +124,9 @@ def train(out="data/toy_vlm", *, steps: int = 5000, batch: int = 32, lr: float =
             history.append({"step": step, "loss": loss.item(), **acc, "minutes": (time.perf_counter() - started) / 60})
             bar.write(f"step {step}: loss {loss.item():.3f} " + " ".join(f"{k} {v:.3f}" for k, v in acc.items()))
         if step % checkpoint_every == 0 or step == steps or out_of_time:
-            _save_state(state_path, vlm, optimizer, step, rng, generator, time.perf_counter() - started)
+            save_state(state_path, {"model": vlm.model.state_dict(), "optimizer": optimizer.state_dict(),
+                                    "step": step, "numpy_rng": rng.bit_generator.state,
+                                    "torch_rng": generator.get_state(), "elapsed": time.perf_counter() - started})
         if out_of_time:
             bar.write(f"stopping at step {step}: --minutes {minutes} reached (rerun to continue)")
             break

@@ -1,0 +1,44 @@
+"""Pieces the toy-model training scripts share: the learning-rate schedule, resumable state, atomic model folders."""
+from __future__ import annotations
+
+import contextlib
+import math
+import shutil
+from pathlib import Path
+
+from ..io import atomic_path
+
+
+def warmup_cosine(step: int, total: int, warmup: int) -> float:
+    """Learning-rate factor: linear warm-up over ``warmup`` steps, then a cosine from 1 down to 0.1 at ``total``."""
+    return min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+
+
+def save_state(path: Path, state: dict) -> None:
+    """torch.save a training state atomically (an interruption keeps the previous checkpoint)."""
+    import torch
+
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_state(path: Path) -> dict | None:
+    """The saved training state, or ``None`` when there is none yet."""
+    import torch
+
+    return torch.load(path, weights_only=False) if Path(path).exists() else None
+
+
+@contextlib.contextmanager
+def staged_folder(out: Path):
+    """Yield an empty staging folder beside ``out``; on success it replaces ``out`` (the old one is removed last)."""
+    out = Path(out)
+    staging = out.with_name(out.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    yield staging
+    old = out.with_name(out.name + ".old")
+    if out.exists():
+        out.rename(old)
+    staging.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
