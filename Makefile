@@ -13,8 +13,9 @@ test:  ## set up with test tools, then run every test tier incl. all notebooks
 test-fast:  ## unit tests only
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest -m unit
 
-sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb), bring the pair back in sync
-	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m jupytext --sync notebooks/*.py $$(ls tutorials/*.py 2>/dev/null)
+sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb), bring the pair back in sync (lab exercises from solutions)
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" scripts/make_lab_exercises.py; \
+		"$$py" -m jupytext --sync notebooks/*.py $$(ls tutorials/*.py 2>/dev/null)
 
 benchmarks:  ## measured tables (see benchmarks/)
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" benchmarks/measure_accuracy.py

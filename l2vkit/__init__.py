@@ -4,3 +4,14 @@ Importing the package is cheap: torch, transformers, diffusers and plotting libr
 that need them.
 """
 __version__ = "0.1.0"
+
+__all__ = ["steer", "sweep"]
+
+
+def __getattr__(name):
+    # The steering entry points load torch only when first used.
+    if name in ("steer", "sweep"):
+        from . import steering
+
+        return getattr(steering, name)
+    raise AttributeError(f"module 'l2vkit' has no attribute {name!r}")

@@ -1,72 +1,239 @@
-"""`l2vkit demo`: the main job on the toy world.
+"""`l2vkit demo`: the main job, end to end on the toy world (or on real models with ``--vlm/--generator``).
 
-First version (foundation): for every shipped contrast pair, render the source and target videos from the same
-seed, measure both from pixels, and write side-by-side videos, a contact sheet and a JSON summary.
+Load the VLM and the generator, load (or fit, with ``fresh``) the coupling Φ, load (or train) the concept bank,
+run φ-sweeps for an attribute, an adverb and a scene pair and one composition over several seeds, score them
+(ground truth from pixels, the VLM's probabilities read through Φ, caption metrics of the VLM's captions), and
+write videos, figures, ``metrics.json`` and a self-contained ``report.html`` under ``OUT/demo``.
 """
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .io import write_json
 from .provenance import provenance
 
+PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: The demo's sweeps: name → the pairs steered together (each at the same φ).
+SWEEPS = {
+    "attribute": ("red->blue",),
+    "adverb": ("slowly->quickly",),
+    "scene": ("desert->snow",),
+    "composition": ("red->blue", "desert->snow"),
+}
 
-def _file_stem(pair_name: str) -> str:
-    return pair_name.replace("->", "_to_")
+
+def _caption(specs, seed: int) -> str:
+    """A random toy caption with every pair's source word in its slot."""
+    from .toyworld import caption, random_attributes
+
+    attrs = random_attributes(50_000 + seed)
+    return caption(attrs.replace(**{s.slot: s.source for s in specs}))
 
 
-def pair_gallery(seed: int = 0, *, frames: int = 9, size: int = 32) -> list[dict]:
-    """Render and measure the source and target video of every shipped pair; one record per pair."""
+def _measure(video):
+    from .toyworld import measure
+
+    try:
+        return measure(video)
+    except ValueError:  # no object found: counts as wrong everywhere
+        return None
+
+
+def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: int, first_seed: int = 0,
+              phis=PHIS) -> dict:
+    """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` random captions (seeds from ``first_seed``); measure and
+    score."""
+    from .concepts import swap_word
+    from .metrics import caption_metrics
+    from .steering import sweep
+
+    specs = [concepts.spec(p) for p in pairs]
+    runs, captions, targets = [], [], []
+    for s in range(first_seed, first_seed + seeds):
+        text = _caption(specs, s)
+        target = text
+        for spec in specs:
+            target = swap_word(spec, target)
+        runs.append(sweep(generator, text, list(pairs), phis, concepts=concepts, seed=s, vlm=vlm, coupling=coupling))
+        captions.append(text)
+        targets.append(target)
+    measured = [[_measure(v) for v in r.videos] for r in runs]  # seeds × φ
+    per_pair = {}
+    for spec in specs:
+        changed = np.array([[m is not None and m.as_dict()[spec.slot] == spec.target for m in row]
+                            for row in measured])
+        per_pair[spec.name] = {"slot": spec.slot, "target": spec.target,
+                               "flip_rate": changed.mean(0).round(3).tolist()}
+    edited = {spec.slot for spec in specs}
+    kept = np.array([[m is not None and row[0] is not None and
+                      all(m.as_dict()[f] == row[0].as_dict()[f] for f in m.as_dict() if f not in edited)
+                      for m in row] for row in measured])
+    all_flipped = np.array([[m is not None and all(m.as_dict()[sp.slot] == sp.target for sp in specs)
+                             for m in row] for row in measured])
+    probs = np.array([r.target_probability() for r in runs])  # seeds × φ, first pair's target word through Φ
+    monotone = _mean_spearman(phis, probs)
+    hyps_end = vlm.caption(np.stack([r.videos[-1] for r in runs]))
+    hyps_start = vlm.caption(np.stack([r.videos[0] for r in runs]))
+    return {
+        "name": name, "pairs": list(pairs), "seeds": seeds, "phis": list(phis), "captions": captions,
+        "per_pair": per_pair,
+        "all_changed_rate": all_flipped.mean(0).round(3).tolist(),
+        "preservation_rate": kept.mean(0).round(3).tolist(),
+        "target_probability": probs.mean(0).round(4).tolist(),
+        "monotonicity_target_probability": round(monotone, 3),
+        "caption_metrics": {
+            "phi=1 vs target caption": _rounded(caption_metrics(hyps_end, [[t] for t in targets])),
+            "phi=0 vs target caption": _rounded(caption_metrics(hyps_start, [[t] for t in targets])),
+        },
+        "vlm_captions_phi1": hyps_end,
+        "_runs": runs,
+    }
+
+
+def _rounded(metrics: dict) -> dict:
+    return {k: round(float(v), 4) for k, v in metrics.items() if isinstance(v, (int, float, np.floating))}
+
+
+def _mean_spearman(phis, values) -> float:
+    from scipy.stats import spearmanr
+
+    rhos = [spearmanr(phis, row).statistic for row in values if np.ptp(row) > 0]
+    return float(np.mean(rhos)) if rhos else float("nan")
+
+
+def _write_sweep_files(out: Path, sweep: dict, write_videos: bool) -> dict:
+    from .plots import curves_over_phi, sweep_grid
+    from .video import save_figure, side_by_side, write_video
+
+    folder = out / "sweeps" / sweep["name"]
+    first = sweep["_runs"][0]
+    by_phi = dict(zip(sweep["phis"], first.videos))
+    files = {}
+    fig, _ = sweep_grid(by_phi, title=f"{sweep['name']}: {' + '.join(sweep['pairs'])} — {first.caption}")
+    files["grid"] = str(save_figure(fig, folder / "sweep_grid_seed0.png"))
+    curves = {f"flip rate {n}": v["flip_rate"] for n, v in sweep["per_pair"].items()}
+    curves["preservation rate"] = sweep["preservation_rate"]
+    curves[f"P({sweep['per_pair'][sweep['pairs'][0]]['target']}) through Φ"] = sweep["target_probability"]
+    fig, _ = curves_over_phi(sweep["phis"], curves, ylabel="share of seeds / probability",
+                             title=f"{sweep['name']} over φ ({sweep['seeds']} seeds)")
+    files["curves"] = str(save_figure(fig, folder / "curves.png"))
+    if write_videos:
+        trio = side_by_side([by_phi[0.0], by_phi[0.5], by_phi[1.0]])
+        files["videos"] = [str(write_video(folder / "source_phi0.5_phi1_seed0.mp4", trio)),
+                           str(write_video(folder / "source_phi0.5_phi1_seed0.gif", trio))]
+    return files
+
+
+def readme_animation(sweeps: list[dict], path) -> Path:
+    """One small GIF: a row per single-pair sweep (seed 0), columns source (φ = 0), φ = 0.5, φ = 1."""
+    from .video import side_by_side, write_video
+
+    rows = []
+    for s in sweeps:
+        if len(s["pairs"]) == 1:
+            by_phi = dict(zip(s["phis"], s["_runs"][0].videos))
+            rows.append(side_by_side([by_phi[0.0], by_phi[0.5], by_phi[1.0]]))
+    gap = np.full((rows[0].shape[0], 1, rows[0].shape[2], 3), 255, np.uint8)
+    stacked = np.concatenate([x for r in rows for x in (r, gap)][:-1], axis=1)
+    return write_video(path, stacked, scale=3)
+
+
+def load_models(vlm_id: str, generator_id: str):
+    """The VLM and generator; real (non-toy) models on a CPU stop with the memory plan instead of crawling."""
+    import torch
+
+    from .generator import VideoGenerator
+    from .vlm import VideoVLM
+
+    if vlm_id == "toy" and generator_id == "toy":
+        from . import toyworld as tw
+
+        return tw.load_vlm(), tw.load_generator()
+    if generator_id != "toy" and not torch.cuda.is_available():
+        from .generator.memory import plan_memory
+
+        try:
+            plan = plan_memory(generator_id)
+            detail = f" (memory plan: {plan})"
+        except Exception as err:  # the plan itself may need a download; the message must still be one line
+            detail = f" (no memory plan: {err})"
+        raise RuntimeError(f"{generator_id} needs a CUDA GPU; this machine has none{detail}. Run the demo on the "
+                           "toy world (no --vlm/--generator) or on a GPU runtime")
+    return VideoVLM.from_pretrained(vlm_id), VideoGenerator.from_pretrained(generator_id)
+
+
+def load_artifacts(vlm, generator, *, fresh: bool, out: Path, progress: bool, toy: bool):
+    """The coupling and concept bank: shipped (toy), or fitted/trained from scratch with ``fresh``."""
     from . import toyworld as tw
 
-    records = []
-    for i, pair in enumerate(tw.contrast_pairs()):
-        base = tw.random_attributes(seed * 1000 + i).replace(**{pair.slot: pair.source})
-        target = base.replace(**{pair.slot: pair.target})
-        videos = {side: tw.render(attrs, seed=seed * 1000 + i, frames=frames, size=size)
-                  for side, attrs in (("source", base), ("target", target))}
-        measured = {side: tw.measure(video) for side, video in videos.items()}
-        records.append({
-            "pair": pair.name,
-            "family": pair.family,
-            "slot": pair.slot,
-            "captions": {"source": tw.caption(base), "target": tw.caption(target)},
-            "attributes": {"source": base.as_dict(), "target": target.as_dict()},
-            "measured": {side: m.as_dict() for side, m in measured.items()},
-            "measured_correct": measured["source"] == base and measured["target"] == target,
-            "videos": videos,
-        })
-    return records
+    timings = {}
+    if not fresh:
+        if not toy:
+            raise ValueError("real models have no shipped coupling or concepts; run with --fresh (after `l2vkit fit` "
+                             "and `l2vkit concepts`)")
+        return tw.load_coupling(vlm=vlm, generator=generator), tw.load_concepts(generator=generator), timings
+    if not toy:
+        raise ValueError("--fresh on real models: fit with `l2vkit fit` and `l2vkit concepts` first")
+    from .toyworld.train_concepts import train_toy
+    from .toyworld.train_coupling import fit_toy
+
+    t0 = time.perf_counter()
+    coupling, _ = fit_toy(out / "fresh" / "toy_coupling.safetensors", cache=out / "fresh" / "cache",
+                          progress=progress)
+    timings["fit_coupling_s"] = round(time.perf_counter() - t0, 1)
+    t0 = time.perf_counter()
+    concepts = train_toy(out / "fresh" / "toy_concepts.safetensors", progress=progress,
+                         coupling_path=out / "fresh" / "toy_coupling.safetensors")
+    timings["train_concepts_s"] = round(time.perf_counter() - t0, 1)
+    return coupling, concepts, timings
 
 
-def run_demo(out_dir="outputs", *, seed: int = 0, write_videos: bool = True, progress: bool = True) -> dict:
-    """Run the demo and write its files under ``out_dir/demo``; returns the JSON summary (also written)."""
+def run_demo(out_dir="outputs", *, seed: int = 0, seeds: int = 8, fresh: bool = False, vlm_id: str = "toy",
+             generator_id: str = "toy", write_videos: bool = True, progress: bool = True) -> dict:
+    """Run the demo and write its files under ``out_dir/demo``; returns the summary (also ``metrics.json``)."""
     from tqdm.auto import tqdm
 
-    from .video import contact_sheet, side_by_side, write_video
+    from .report import write_report
 
     started = time.perf_counter()
     out = Path(out_dir) / "demo"
-    records = pair_gallery(seed)
-    joined = {r["pair"]: side_by_side([r["videos"]["source"], r["videos"]["target"]]) for r in records}
-    files = {}
-    if write_videos:
-        for name, video in tqdm(joined.items(), desc="writing videos", disable=not progress):
-            stem = _file_stem(name)
-            files[name] = [str(write_video(out / "videos" / f"{stem}.mp4", video)),
-                           str(write_video(out / "videos" / f"{stem}.gif", video))]
-    sheet = out / "contact_sheet.png"
-    contact_sheet({f"{name}\n(source | target)": v for name, v in joined.items()}, sheet, frames=[0, 2, 4, 6, 8],
-                  title="Toy world: every contrast pair, source | target, frames 0–8")
+    out.mkdir(parents=True, exist_ok=True)  # fail on an unusable folder before loading anything
+    toy = vlm_id == "toy" and generator_id == "toy"
+    vlm, generator = load_models(vlm_id, generator_id)
+    coupling, concepts, timings = load_artifacts(vlm, generator, fresh=fresh, out=out, progress=progress, toy=toy)
+    loaded = time.perf_counter()
+    sweeps = []
+    for name, pairs in tqdm(SWEEPS.items(), desc="demo sweeps", disable=not progress):
+        sweeps.append(run_sweep(name, pairs, generator=generator, vlm=vlm, coupling=coupling, concepts=concepts,
+                                seeds=seeds, first_seed=seed))
+    files = {s["name"]: _write_sweep_files(out, s, write_videos) for s in sweeps}
+    animation = readme_animation(sweeps, out / "sweep_source_phi0.5_phi1.gif") if write_videos else None
+    table = [{"sweep": s["name"], "pairs": " + ".join(s["pairs"]),
+              "flip_rate_phi1": {n: v["flip_rate"][-1] for n, v in s["per_pair"].items()},
+              "all_changed_phi1": s["all_changed_rate"][-1], "preserved_phi1": s["preservation_rate"][-1],
+              "target_prob_phi0": s["target_probability"][0], "target_prob_phi1": s["target_probability"][-1],
+              "monotonicity": s["monotonicity_target_probability"],
+              "bleu4_phi1": s["caption_metrics"]["phi=1 vs target caption"].get("BLEU-4"),
+              "cider_phi1": s["caption_metrics"]["phi=1 vs target caption"].get("CIDEr-D")}
+             for s in sweeps]
     summary = {
-        "provenance": provenance(command="l2vkit demo", seed=seed, frames=9, size=32),
-        "pairs": [{k: v for k, v in r.items() if k != "videos"} | {"files": files.get(r["pair"], [])}
-                  for r in records],
-        "measured_correct": sum(r["measured_correct"] for r in records),
-        "pair_count": len(records),
-        "contact_sheet": str(sheet),
-        "seconds": round(time.perf_counter() - started, 2),
+        "table": table,
+        "sweeps": [{k: v for k, v in s.items() if not k.startswith("_")} for s in sweeps],
+        "files": files, "animation": None if animation is None else str(animation),
+        "timings": {**timings, "load_s": round(loaded - started, 1)},
+        "provenance": provenance(command="l2vkit demo", seeds=list(range(seed, seed + seeds)), phis=list(PHIS),
+                                 vlm=coupling.meta.get("vlm"), generator=coupling.meta.get("generator"),
+                                 coupling_created=coupling.meta.get("created"),
+                                 concepts_created=concepts.meta.get("created")),
     }
-    write_json(out / "summary.json", summary)
+    summary["timings"]["sweeps_s"] = round(time.perf_counter() - loaded, 1)
+    write_json(out / "metrics.json", summary)
+    report = write_report(out, title="l2vkit demo")
+    summary["report"] = str(report)
+    summary["seconds"] = round(time.perf_counter() - started, 1)
+    summary["timings"]["total_s"] = summary["seconds"]
+    write_json(out / "metrics.json", summary)
     return summary

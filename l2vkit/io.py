@@ -26,6 +26,9 @@ def atomic_path(path):
     tmp = Path(tmp)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp (and some writers) make 0600 files; give the usual permissions
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -47,3 +50,21 @@ def read_json(path):
         raise FileNotFoundError(f"{path} does not exist") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON ({err}); it may be truncated — rerun the step that wrote it") from None
+
+
+def load_safetensors(path, what: str = "artifact"):
+    """``(tensors, metadata)`` of a safetensors file, with errors that say what to do when it is missing or damaged."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, safe_open
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{what} file {path} is corrupted or not a safetensors file ({err}); "
+                         "restore it or recreate it") from None
+    return tensors, metadata

@@ -30,3 +30,19 @@ def provenance(**extra) -> dict:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
+
+
+def canonical_model_id(model_id) -> str:
+    """A model id that is the same on every machine: shipped toy models as ``toy:<folder>``, others unchanged."""
+    from pathlib import Path
+
+    from .paths import data_dir
+
+    text = str(model_id)
+    try:
+        path = Path(text).resolve()
+        if path.parent == data_dir().resolve():
+            return f"toy:{path.name}"
+    except (OSError, FileNotFoundError):
+        pass
+    return text

@@ -25,30 +25,44 @@ def test_python_m_l2vkit_env_json():
 
 
 @pytest.mark.integration
-def test_demo_writes_gallery_summary_and_videos(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
-    printed = capsys.readouterr().out
-    assert "9/9 pairs measured correctly" in printed
-    summary = json.loads((tmp_path / "demo" / "summary.json").read_text())
-    assert summary["pair_count"] == summary["measured_correct"] == len(summary["pairs"]) == 9
-    assert summary["provenance"]["seed"] == 0 and summary["provenance"]["l2vkit"]
-    red_blue = next(p for p in summary["pairs"] if p["pair"] == "red->blue")
-    assert red_blue["measured"]["source"]["colour"] == "red"
-    assert red_blue["measured"]["target"]["colour"] == "blue"
-    for pair in summary["pairs"]:
-        assert len(pair["files"]) == 2
-        for path in pair["files"]:
-            assert (tmp_path / path.split(str(tmp_path) + "/")[1]).stat().st_size > 0
-    assert (tmp_path / "demo" / "contact_sheet.png").stat().st_size > 10_000
+def test_demo_runs_the_sweeps_and_writes_the_report(demo_run):
+    out, summary, printed = demo_run
+    assert "report.html" in printed and "composition" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert [s["name"] for s in metrics["sweeps"]] == ["attribute", "adverb", "scene", "composition"]
+    for sweep in metrics["sweeps"]:
+        assert sweep["phis"] == [0.0, 0.25, 0.5, 0.75, 1.0] and len(sweep["captions"]) == sweep["seeds"] == 3
+        for name in ("sweep_grid_seed0.png", "curves.png"):
+            assert (out / "sweeps" / sweep["name"] / name).stat().st_size > 1000
+        assert (out / "sweeps" / sweep["name"] / "source_phi0.5_phi1_seed0.gif").stat().st_size > 1000
+        assert set(sweep["caption_metrics"]["phi=1 vs target caption"]) >= {"BLEU-4", "CIDEr-D", "METEOR"}
+    by_name = {s["name"]: s for s in metrics["sweeps"]}
+    # steering moves what the VLM reads through Φ towards the target word
+    for name in ("attribute", "scene"):
+        p = by_name[name]["target_probability"]
+        assert p[-1] > p[0] + 0.3, (name, p)
+    assert metrics["provenance"]["command"] == "l2vkit demo"
+    page = (out / "report.html").read_text()
+    assert page.count("<video") >= 4 and "data:image/png;base64" in page
+    assert (out / "sweep_source_phi0.5_phi1.gif").exists()
 
 
 @pytest.mark.integration
 def test_demo_is_reproducible(tmp_path):
     for run in ("a", "b"):
-        assert main(["demo", "--out", str(tmp_path / run), "--quiet", "--no-videos", "--seed", "7"]) == 0
-    strip = lambda d: [{k: v for k, v in p.items() if k != "files"} for d_ in [d] for p in d_["pairs"]]  # noqa: E731
-    a, b = (json.loads((tmp_path / r / "demo" / "summary.json").read_text()) for r in ("a", "b"))
-    assert strip(a) == strip(b)
+        assert main(["demo", "--out", str(tmp_path / run), "--quiet", "--no-videos", "--seeds", "1", "--seed", "7"]) == 0
+    a, b = (json.loads((tmp_path / r / "demo" / "metrics.json").read_text()) for r in ("a", "b"))
+    assert a["table"] == b["table"]
+    assert [s["vlm_captions_phi1"] for s in a["sweeps"]] == [s["vlm_captions_phi1"] for s in b["sweeps"]]
+
+
+@pytest.mark.integration
+def test_demo_with_a_real_generator_on_cpu_says_it_needs_a_gpu():
+    result = subprocess.run([sys.executable, "-m", "l2vkit", "demo", "--generator", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+                             "--no-videos"], capture_output=True, text=True)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "needs a CUDA GPU" in lines[0]
 
 
 @pytest.mark.unit

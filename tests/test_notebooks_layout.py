@@ -14,8 +14,32 @@ def _cells(notebook):
     return [(c.cell_type, c.source.strip()) for c in notebook.cells]
 
 
+SERIES = ("00_setup_and_toy_world", "01_vlm_embeddings_and_logits", "02_generator_velocities",
+          "03_fitting_the_coupling", "04_attribute_steering", "05_adverb_steering",
+          "06_scene_steering_and_composition", "07_metrics_and_plots", "08_interactive_logit_editor")
+LABS = ("lab_a_hellinger", "lab_b_rho_ot", "lab_c_new_concept")
+
+
 def test_there_are_notebooks():
     assert (ROOT / "notebooks" / "00_setup_and_toy_world.ipynb") in NOTEBOOKS
+
+
+def test_the_series_and_the_labs_are_complete():
+    numbered = sorted(p.stem for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert numbered == list(SERIES), f"the numbered series is {numbered}"
+    labs = sorted(p.stem for p in (ROOT / "tutorials").glob("*.ipynb"))
+    assert labs == sorted(f"{lab}_{kind}" for lab in LABS for kind in ("exercises", "solutions")), labs
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_exercises_have_stubs_and_checkers(lab):
+    exercises = nbformat.read(ROOT / "tutorials" / f"{lab}_exercises.ipynb", as_version=4)
+    solutions = nbformat.read(ROOT / "tutorials" / f"{lab}_solutions.ipynb", as_version=4)
+    code = "\n".join(c.source for c in exercises.cells if c.cell_type == "code")
+    assert "raise NotImplementedError" in code and "labs.check_" in code
+    answers = "\n".join(c.source for c in solutions.cells if c.cell_type == "code")
+    assert "raise NotImplementedError" not in answers
+    assert code.count("labs.check_") == answers.count("labs.check_")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -34,8 +58,7 @@ def test_no_outputs_committed(path):
             assert not cell.outputs and cell.execution_count is None, f"{path.name} cell {i} carries outputs"
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.parent.name == "notebooks" or "solutions" in p.name],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_opening_cells(path):
     cells = nbformat.read(path, as_version=4).cells
     first = cells[0].source

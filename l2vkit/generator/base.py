@@ -327,6 +327,10 @@ class VideoGenerator:
         """Pipeline-native latents → (B, C, F, h, w) (identity unless the family packs latents into tokens)."""
         return latents
 
+    def _to_pipeline_latents(self, latents, like):
+        """(B, C, F, h, w) → the pipeline's own layout, shaped and typed like ``like`` (inverse of the above)."""
+        return latents.to(like.dtype)
+
     def _initial_noise(self, seed: int, batch: int, frames: int, height: int, width: int):  # pragma: no cover
         raise NotImplementedError
 
@@ -519,7 +523,7 @@ class VideoGenerator:
     # -------------------------------------------------------------------------------------------- sampling
     def sample(self, condition, *, steps: int | None = None, guidance: float | None = None, seed: int = 0,
                negative=None, condition_schedule: Callable | None = None, return_trajectory: bool = False,
-               output: str = "latent", frames: int | None = None, height: int | None = None,
+               latents_hook: Callable | None = None, output: str = "latent", frames: int | None = None, height: int | None = None,
                width: int | None = None, **pipeline_kwargs) -> SampleResult:
         """Sample with the pipeline's own ``__call__`` from π (``prompt_embeds``), seeded by a CPU ``torch.Generator``.
 
@@ -528,7 +532,8 @@ class VideoGenerator:
         condition step by step: its value for step 0 is passed as the initial ``prompt_embeds``, and at the end of
         step i the pipeline's ``callback_on_step_end`` returns its value for step i + 1 as the new ``prompt_embeds``
         (``None`` means ``condition``; a bare tensor keeps ``condition``'s mask). The negative condition is not
-        scheduled. ``output="frames"`` also decodes (inside the pipeline) to uint8 frames. Extra keyword arguments
+        scheduled. ``latents_hook(step_index, latents) -> latents | None`` may replace the latents (B, C, F, h, w)
+        after step i (e.g. to keep some frames on another trajectory); ``None`` keeps them. ``output="frames"`` also decodes (inside the pipeline) to uint8 frames. Extra keyword arguments
         go to the pipeline call (e.g. ``guidance_scale_2`` for Wan 2.2).
         """
         import torch
@@ -537,6 +542,8 @@ class VideoGenerator:
             raise ValueError(f"output={output!r}; choose one of {', '.join(OUTPUTS)}")
         if condition_schedule is not None and not callable(condition_schedule):
             raise TypeError("condition_schedule must be a callable (step_index, timestep) -> Condition")
+        if latents_hook is not None and not callable(latents_hook):
+            raise TypeError("latents_hook must be a callable (step_index, latents) -> latents or None")
         steps = self._check_steps(steps)
         guidance = float(self.guidance if guidance is None else guidance)
         frames, height, width = self._size(frames, height, width)
@@ -578,6 +585,13 @@ class VideoGenerator:
             outputs = {}
             if "latents" in callback_kwargs:
                 latents = self._from_pipeline_latents(callback_kwargs["latents"], frames, height, width)
+                replaced = latents_hook(i, latents) if latents_hook is not None else None
+                if replaced is not None:
+                    if replaced.shape != latents.shape:
+                        raise ValueError(f"latents_hook({i}, …) returned shape {tuple(replaced.shape)}; expected "
+                                         f"{tuple(latents.shape)}")
+                    latents = replaced.to(latents.dtype)
+                    outputs["latents"] = self._to_pipeline_latents(latents, callback_kwargs["latents"])
                 if trajectory is not None:
                     trajectory.append(latents.detach().float().cpu())
                 final["latents"] = latents
@@ -587,7 +601,7 @@ class VideoGenerator:
             return outputs
 
         tensor_inputs = []
-        if return_trajectory or output == "frames":
+        if return_trajectory or output == "frames" or latents_hook is not None:
             tensor_inputs.append("latents")
         if condition_schedule is not None:
             tensor_inputs.append("prompt_embeds")

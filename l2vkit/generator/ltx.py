@@ -123,6 +123,12 @@ class LTXGenerator(VideoGenerator):
         _, lf, lh, lw = self.latent_shape(frames, height, width)
         return self.pipe._unpack_latents(latents, lf, lh, lw, p, pt)  # as the pipeline calls it
 
+    def _to_pipeline_latents(self, latents, like):
+        if like.ndim == 5:
+            return latents.to(like.dtype)
+        p, pt = self._patches()
+        return self.pipe._pack_latents(latents, p, pt).to(like.dtype)  # as the pipeline packs its noise
+
     def _initial_noise(self, seed: int, batch: int, frames: int, height: int, width: int):
         import torch
 

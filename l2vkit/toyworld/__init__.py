@@ -1,4 +1,6 @@
 """The toy world: synthetic videos with measurable ground truth (see DESIGN.md §2)."""
+import contextlib
+
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes
 from .measure import Measurement, accuracy, agreement, measure, measure_details
 from .render import render, trajectory
@@ -11,6 +13,8 @@ __all__ = [
     "agreement",
     "caption",
     "contrast_pairs",
+    "load_concepts",
+    "load_coupling",
     "load_generator",
     "load_vlm",
     "measure",
@@ -30,11 +34,29 @@ def contrast_pairs():
     return load_pairs(data_path("contrast_pairs.yaml"), vocabulary=ATTRIBUTE_VALUES)
 
 
+@contextlib.contextmanager
+def quiet_loading():
+    """Hide transformers' and diffusers' weight-loading bars (the toy models load in well under a second)."""
+    import diffusers.utils.logging as diffusers_logging
+    import transformers.utils.logging as transformers_logging
+
+    states = [(m, m.is_progress_bar_enabled()) for m in (transformers_logging, diffusers_logging)]
+    for module, _ in states:
+        module.disable_progress_bar()
+    try:
+        yield
+    finally:
+        for module, enabled in states:
+            if enabled:
+                module.enable_progress_bar()
+
+
 def load_vlm(*, device=None, dtype=None):
     """The shipped toy VLM (a tiny Qwen2-VL trained on the toy world) as a ``VideoVLM``."""
     from ..vlm import VideoVLM
 
-    return VideoVLM.from_pretrained("toy", device=device, dtype=dtype)
+    with quiet_loading():
+        return VideoVLM.from_pretrained("toy", device=device, dtype=dtype)
 
 
 def load_generator(*, device=None, dtype=None, folder=None):
@@ -45,8 +67,26 @@ def load_generator(*, device=None, dtype=None, folder=None):
     from ..generator import VideoGenerator
 
     folder = folder or data_path("toy_generator")
-    pipe, settings = load_pipeline(folder, device=device, dtype=dtype)
+    with quiet_loading():
+        pipe, settings = load_pipeline(folder, device=device, dtype=dtype)
     return VideoGenerator.from_pipeline(pipe, model_id=str(folder), frames=settings["frames"],
                                         height=settings["height"], width=settings["width"],
                                         text_len=settings["max_sequence_length"], steps=settings["steps"],
                                         guidance=settings["guidance"])
+
+
+def load_coupling(*, vlm=None, generator=None):
+    """The shipped toy coupling Φ (fitted by ``python -m l2vkit.toyworld.train_coupling``), checked against the
+    models when given."""
+    from ..coupling import load_coupling as load
+    from ..paths import data_path
+
+    return load(data_path("toy_coupling.safetensors"), vlm=vlm, generator=generator)
+
+
+def load_concepts(*, generator=None):
+    """The shipped toy concept bank (``python -m l2vkit.toyworld.train_concepts``); ``bank.pairs`` lists its pairs."""
+    from ..concepts import ConceptBank
+    from ..paths import data_path
+
+    return ConceptBank.load(data_path("toy_concepts.safetensors"), generator=generator)

@@ -17,26 +17,50 @@ def teacher_forced_accuracy(vlm, attrs, videos, *, batch: int = 64) -> dict[str,
 def teacher_forced_predictions(vlm, attrs, videos, *, batch: int = 64) -> list[dict[str, str]]:
     import torch
 
-    tok = vlm.tokenizer
     out = []
     with torch.no_grad():
         for start in range(0, len(attrs), batch):
-            chunk = attrs[start:start + batch]
             inputs = vlm.pixel_inputs(videos[start:start + batch])
-            z = vlm._encode(inputs)
-            prefix = vlm._sequence("", inputs)
-            rows = [prefix + tok.encode(caption(a), add_special_tokens=False) for a in chunk]
-            length = max(map(len, rows))
-            ids = torch.full((len(rows), length), tok.pad_token_id)
-            for i, row in enumerate(rows):
-                ids[i, : len(row)] = torch.tensor(row)
-            logits = vlm._forward(z, ids.to(vlm.device), inputs)
-            for i, a in enumerate(chunk):
-                pred = {}
-                for field, word_index in slot_positions(a).items():
-                    position = len(prefix) + word_index - 1  # logits at t predict token t+1
-                    pred[field] = tok.convert_ids_to_tokens(int(logits[i, position].argmax()))
-                out.append(pred)
+            out += _slot_argmax(vlm, vlm._encode(inputs), inputs, attrs[start:start + batch], restrict=False)
+    return out
+
+
+def slot_predictions(vlm, tokens, attrs, *, batch: int = 64) -> list[dict[str, str]]:
+    """The VLM's word at each attribute slot reading visual ``tokens`` (V, N, D) from anywhere (e.g. through Φ),
+    given the true caption up to the slot; the argmax over that slot's words (``ATTRIBUTE_VALUES``)."""
+    import torch
+
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(attrs), batch):
+            z = vlm._check_tokens(tokens[start:start + batch])
+            out += _slot_argmax(vlm, z, vlm._token_layout(z), attrs[start:start + batch], restrict=True)
+    return out
+
+
+def _slot_argmax(vlm, z, inputs, attrs, *, restrict: bool) -> list[dict[str, str]]:
+    """Teacher-forced argmax at every slot: over the whole vocabulary, or over the slot's words (``restrict``)."""
+    import torch
+
+    tok = vlm.tokenizer
+    prefix = vlm._sequence("", inputs)
+    rows = [prefix + tok.encode(caption(a), add_special_tokens=False) for a in attrs]
+    length = max(map(len, rows))
+    ids = torch.full((len(rows), length), tok.pad_token_id)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+    logits = vlm._forward(z, ids.to(vlm.device), inputs)
+    slot_ids = {f: [vlm.word_ids(w)[0] for w in words] for f, words in ATTRIBUTE_VALUES.items()}
+    out = []
+    for i, a in enumerate(attrs):
+        pred = {}
+        for field, word_index in slot_positions(a).items():
+            row = logits[i, len(prefix) + word_index - 1]  # logits at t predict token t+1
+            if restrict:
+                pred[field] = ATTRIBUTE_VALUES[field][int(row[slot_ids[field]].argmax())]
+            else:
+                pred[field] = tok.convert_ids_to_tokens(int(row.argmax()))
+        out.append(pred)
     return out
 
 

@@ -1,0 +1,364 @@
+"""Concept vectors q_o: one direction in the generator's condition space per contrast pair o = (π⁻, π⁺).
+
+For noisy latents z_t on the generator's own trajectories under π⁻:
+
+- Δv = G(z_t, π⁺, t) − G(z_t, π⁻, t), the velocity change the caption edit asks for;
+- Δω = D(ω⁻, ω⁺), how much the VLM's distribution at the edited slot changes when it reads the two clean-latent
+  estimates x̂0± = z_t − σ G(z_t, π±, t) through the coupling Φ (D: Hellinger by default, KL or JS);
+- q_o minimises ‖sg[G(z_t, π⁻, t) + Δω·Δv] − G(z_t, π⁻ + Δω·q_o, t)‖² with G, Φ and the VLM frozen.
+
+Everything that does not depend on q_o (z_t, t, G(z_t, π⁻, t), Δv, Δω) is computed once (:func:`build_concept_cache`),
+so a training step costs one forward and one backward of G for all pairs at once (:func:`train_concepts`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+FORMAT_VERSION = 1
+METADATA_KEY = "l2vkit_concepts"
+DIVERGENCES = ("hellinger", "kl", "js", "none")
+
+
+# --------------------------------------------------------------------------------------------- divergences
+def divergence(p, q, kind: str = "hellinger"):
+    """D(p, q) per row of two (B, V) probability tensors. ``"hellinger"`` (1/√2)‖√p − √q‖ ∈ [0, 1] (default),
+    ``"kl"`` KL(p‖q), ``"js"`` Jensen–Shannon (nats, ≤ ln 2); ``"none"`` is 1 everywhere (the unweighted baseline).
+
+    >>> import torch
+    >>> p = torch.tensor([[1.0, 0.0]]); q = torch.tensor([[0.0, 1.0]])
+    >>> round(float(divergence(p, q)), 4), round(float(divergence(p, p)), 4)
+    (1.0, 0.0)
+    """
+    import torch
+
+    if kind not in DIVERGENCES:
+        raise ValueError(f"divergence {kind!r}; choose one of {', '.join(DIVERGENCES)}")
+    if p.shape != q.shape:
+        raise ValueError(f"distributions have shapes {tuple(p.shape)} and {tuple(q.shape)}")
+    if kind == "none":
+        return torch.ones(p.shape[:-1], dtype=p.dtype, device=p.device)
+    if kind == "hellinger":
+        return (p.clamp_min(0).sqrt() - q.clamp_min(0).sqrt()).norm(dim=-1) / math.sqrt(2)
+    eps = 1e-12
+    if kind == "kl":
+        return (p * ((p + eps).log() - (q + eps).log())).sum(-1)
+    m = (p + q) / 2
+    return 0.5 * (p * ((p + eps).log() - (m + eps).log())).sum(-1) + 0.5 * (q * ((q + eps).log() - (m + eps).log())).sum(-1)
+
+
+# ---------------------------------------------------------------------------------------------- captions
+def swap_word(pair, caption: str) -> str:
+    """π⁺ from π⁻: ``caption`` with the pair's source word replaced by its target word (exactly one occurrence)."""
+    words = caption.split()
+    hits = [i for i, w in enumerate(words) if w == pair.source]
+    if not hits:
+        raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
+    if len(hits) > 1:
+        raise ValueError(f"caption {caption!r} contains {pair.source!r} {len(hits)} times; the edited slot is ambiguous")
+    words[hits[0]] = pair.target
+    return " ".join(words)
+
+
+def slot_prefix(pair, caption: str) -> str:
+    """The caption's words before the pair's source word: the VLM's prompt for reading the slot."""
+    words = caption.split()
+    if pair.source not in words:
+        raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
+    return " ".join(words[: words.index(pair.source)])
+
+
+def toy_captions(pair, count: int, *, seed: int = 0) -> list[str]:
+    """``count`` random toy captions whose ``pair.slot`` holds the source word (other attributes random)."""
+    from .toyworld import caption, random_attributes
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in rng.integers(0, 2**31 - 1, size=count):
+        out.append(caption(random_attributes(int(s)).replace(**{pair.slot: pair.source})))
+    return out
+
+
+def check_pair(pair, vlm=None, captions: Sequence[str] = ()) -> None:
+    """Both words must sit at the slot of every caption and be scorable by the VLM (``word_ids``)."""
+    for c in captions:
+        swap_word(pair, c)
+    if vlm is not None:
+        for word in (pair.source, pair.target):
+            vlm.word_ids(word)
+
+
+# ------------------------------------------------------------------------------------------------- cache
+@dataclasses.dataclass
+class ConceptCache:
+    """What training needs and q does not change, per sample: pair index ``pair`` (S,), latents ``z_t``, timestep
+    ``t``, ``v_minus`` = G(z_t, π⁻, t), ``dv`` = Δv, ``dw`` = Δω, and the caption's π⁻ (``embeds``, ``mask``)."""
+
+    pair: "object"
+    z_t: "object"
+    t: "object"
+    v_minus: "object"
+    dv: "object"
+    dw: "object"
+    embeds: "object"
+    mask: "object"
+    names: list
+    captions: list  # (π⁻, π⁺) per sample
+    meta: dict
+
+    def __len__(self) -> int:
+        return int(self.pair.shape[0])
+
+
+def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: Mapping[str, Sequence[str]] | None = None,
+                        samples_per_pair: int = 16, timesteps_per_sample: int = 10, steps: int | None = None,
+                        divergence_kind: str = "hellinger", seed: int = 0, progress: bool = True) -> ConceptCache:
+    """Sample π⁻ trajectories for every pair and cache (z_t, t, G(z_t, π⁻, t), Δv, Δω) along them.
+
+    ``captions[pair.name]``: the π⁻ captions to use (default: toy captions with the source word at the slot, one per
+    sample). Each caption is sampled once (seed ``seed + k``) and ``timesteps_per_sample`` evenly spaced steps of its
+    trajectory become samples. Δω reads x̂0± through ``coupling`` (Φ_Ω1, no decode) with the VLM's whole next-token
+    distribution at the slot.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    if divergence_kind not in DIVERGENCES:
+        raise ValueError(f"divergence {divergence_kind!r}; choose one of {', '.join(DIVERGENCES)}")
+    if not pairs:
+        raise ValueError("no contrast pairs given")
+    coupling.check_models(vlm=vlm, generator=generator)
+    steps = generator._check_steps(steps)
+    parts = {k: [] for k in ("pair", "z_t", "t", "v_minus", "dv", "dw", "embeds", "mask")}
+    sample_captions = []
+    for k, pair in enumerate(tqdm(pairs, desc="concept cache", disable=not progress)):
+        minus = list((captions or {}).get(pair.name) or toy_captions(pair, samples_per_pair, seed=seed + 7919 * k))
+        check_pair(pair, vlm, minus)
+        plus = [swap_word(pair, c) for c in minus]
+        cond_m, cond_p = generator.encode_prompt(minus), generator.encode_prompt(plus)
+        with torch.no_grad():
+            run = generator.sample(cond_m, steps=steps, seed=seed + k, return_trajectory=True)
+        picks = np.unique(np.linspace(0, steps - 1, timesteps_per_sample).round().astype(int))
+        for i in picks:
+            z_t = run.trajectory[i]
+            t = run.timesteps[i].float().expand(len(minus))
+            sigma = generator.sigma_of(run.timesteps[i])
+            with torch.no_grad():
+                v_m = generator.velocity(z_t, cond_m, t).float().cpu()
+                v_p = generator.velocity(z_t, cond_p, t).float().cpu()
+                w_m = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_m, sigma), cond_m, pair, minus)
+                w_p = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_p, sigma), cond_p, pair, minus)
+            parts["pair"].append(torch.full((len(minus),), k))
+            parts["z_t"].append(z_t.float())
+            parts["t"].append(t.cpu())
+            parts["v_minus"].append(v_m)
+            parts["dv"].append(v_p - v_m)
+            parts["dw"].append(divergence(w_m, w_p, divergence_kind).float().cpu())
+            parts["embeds"].append(cond_m.embeds.float().cpu())
+            parts["mask"].append(_mask_of(cond_m).cpu())
+            sample_captions += list(zip(minus, plus))
+    data = {k: torch.cat(v) for k, v in parts.items()}
+    meta = {"samples_per_pair": samples_per_pair, "timesteps_per_sample": timesteps_per_sample, "steps": steps,
+            "divergence": divergence_kind, "seed": seed, "coupling": coupling.meta.get("created")}
+    return ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
+
+
+def _mask_of(condition):
+    import torch
+
+    return condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2], dtype=torch.bool)
+
+
+def _slot_distribution(vlm, coupling, x0, condition, pair, captions):
+    """The VLM's next-token distribution at the pair's slot, reading x̂0 through Φ; one prompt per caption."""
+    import torch
+
+    tokens = coupling.read(x0, condition)
+    rows = []
+    for prefix in sorted(set(slot_prefix(pair, c) for c in captions)):
+        index = [i for i, c in enumerate(captions) if slot_prefix(pair, c) == prefix]
+        rows.append((index, vlm.token_probs(tokens[index].to(vlm.device, vlm.dtype), prefix).vocab.float().cpu()))
+    out = torch.empty(len(captions), rows[0][1].shape[-1])
+    for index, probs in rows:
+        out[index] = probs
+    return out
+
+
+# -------------------------------------------------------------------------------------------------- bank
+@dataclasses.dataclass
+class ConceptBank:
+    """Trained concept vectors q_o (L, E) by pair name, their pairs, provenance and training history.
+
+    ``bank.pairs`` lists the names (``"red->blue"``, …); ``bank["red->blue"]`` is q; ``bank.spec(name)`` the pair.
+    """
+
+    vectors: dict
+    specs: dict
+    meta: dict
+    history: list = dataclasses.field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[str]:
+        return list(self.vectors)
+
+    def __getitem__(self, name: str):
+        if name not in self.vectors:
+            raise KeyError(f"no concept {name!r} in this bank; it has {', '.join(self.pairs)}")
+        return self.vectors[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.vectors
+
+    def spec(self, name: str):
+        self[name]
+        return self.specs[name]
+
+    def header(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "pairs": {n: dataclasses.asdict(p) for n, p in self.specs.items()},
+                "meta": self.meta, "history": self.history}
+
+    def save(self, path) -> Path:
+        """``path`` (.safetensors) with the JSON header in its metadata, atomically; a readable .json copy beside."""
+        from safetensors.torch import save_file
+
+        from .io import atomic_path, write_json
+
+        path = Path(path).with_suffix(".safetensors")
+        header = self.header()
+        with atomic_path(path) as tmp:
+            save_file({n: v.detach().cpu().contiguous() for n, v in self.vectors.items()}, str(tmp),
+                      metadata={METADATA_KEY: json.dumps(header)})
+        write_json(path.with_suffix(".json"), header)
+        return path
+
+    @classmethod
+    def load(cls, path, *, generator=None) -> "ConceptBank":
+        """Load a bank; with ``generator`` given, refuse one trained for another generator (the error names both)."""
+        from .io import load_safetensors
+        from .pairs import ContrastPair
+
+        path = Path(path)
+        if path.suffix != ".safetensors":
+            path = path.with_suffix(".safetensors")
+        tensors, metadata = load_safetensors(path, "concept bank")
+        if METADATA_KEY not in metadata:
+            raise ValueError(f"{path} is a safetensors file but not an l2vkit concept bank")
+        header = json.loads(metadata[METADATA_KEY])
+        if header.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path} has concept-bank format {header.get('format_version')}; this l2vkit reads "
+                             f"{FORMAT_VERSION} — retrain with `l2vkit concepts`")
+        specs = {n: ContrastPair(**p) for n, p in header["pairs"].items()}
+        bank = cls({n: tensors[n] for n in specs}, specs, header["meta"], header.get("history", []))
+        if generator is not None:
+            bank.check_generator(generator)
+        return bank
+
+    def check_generator(self, generator) -> None:
+        from .coupling.data import generator_identity
+
+        saved, given = self.meta.get("generator", {}), generator_identity(generator)
+        if saved.get("model_id") != given["model_id"] or saved.get("text_dim") != given["text_dim"]:
+            raise ValueError(f"this concept bank was trained for generator {saved.get('model_id')!r} "
+                             f"(text_dim {saved.get('text_dim')}), but the generator is {given['model_id']!r} "
+                             f"(text_dim {given['text_dim']}); train concepts for it (`l2vkit concepts`)")
+        shape = tuple(next(iter(self.vectors.values())).shape)
+        if shape[-1] != given["text_dim"]:
+            raise ValueError(f"concept vectors have width {shape[-1]}, the generator's condition {given['text_dim']}")
+
+
+# ---------------------------------------------------------------------------------------------- training
+def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: int = 1000, lr: float = 1e-3,
+                   batch_per_pair: int = 16, seed: int = 0, loop: str = "cached", checkpoint=None,
+                   checkpoint_every: int = 200, progress: bool = True, vlm=None, coupling=None) -> ConceptBank:
+    """Train one q_o per pair, all pairs in one batched run, with G frozen.
+
+    Each step draws ``batch_per_pair`` cached samples per pair and costs one forward and one backward of G
+    (``loop="cached"``); ``loop="naive"`` recomputes G(z_t, π⁻, t) and G(z_t, π⁺, t) every step (three forwards;
+    for the speed comparison). The paper uses 1k steps at lr 1e-4; the toy default lr is 1e-3. ``checkpoint``:
+    a file for the resumable training state (saved atomically every ``checkpoint_every`` steps).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from .coupling.data import generator_identity, vlm_identity
+    from .generator.base import Condition
+    from .provenance import provenance
+    from .toyworld.training import load_state, save_state
+
+    if loop not in ("cached", "naive"):
+        raise ValueError(f"loop={loop!r}; choose 'cached' or 'naive'")
+    names = [p.name for p in pairs]
+    if names != cache.names:
+        raise ValueError(f"pairs {names} do not match the cache's pairs {cache.names}")
+    length, width = cache.embeds.shape[1:]
+    q = torch.zeros(len(pairs), length, width, requires_grad=True)
+    optimizer = torch.optim.Adam([q], lr=lr)
+    rng = torch.Generator().manual_seed(seed)
+    history, start = [], 0
+    state = load_state(Path(checkpoint)) if checkpoint else None
+    if state is not None:
+        if state["names"] != names or state["steps"] != steps or state["seed"] != seed:
+            raise ValueError(f"checkpoint {checkpoint} is from a run with other settings; delete it to start over")
+        with torch.no_grad():
+            q.copy_(state["q"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, history = state["step"], state["history"]
+        rng.set_state(state["rng"])
+    by_pair = [torch.nonzero(cache.pair == k).flatten() for k in range(len(pairs))]
+    plus_cache = {}
+    bar = tqdm(total=steps, initial=start, desc=f"concepts ({len(pairs)} pairs)", disable=not progress)
+    for step in range(start, steps):
+        index = torch.cat([ix[torch.randint(0, len(ix), (batch_per_pair,), generator=rng)] for ix in by_pair])
+        k = cache.pair[index]
+        dw = cache.dw[index].view(-1, 1, 1)
+        z_t, t = cache.z_t[index], cache.t[index]
+        embeds_m, mask = cache.embeds[index], cache.mask[index]
+        if loop == "cached":
+            v_m, dv = cache.v_minus[index], cache.dv[index]
+        else:
+            with torch.no_grad():
+                v_m = generator.velocity(z_t, Condition(embeds_m, mask), t)
+                plus = _plus_condition(generator, cache, index, plus_cache)
+                dv = generator.velocity(z_t, plus, t) - v_m
+        target = v_m + dw.view(-1, 1, 1, 1, 1) * dv
+        steered = Condition(embeds_m + dw * q[k], mask)
+        loss = torch.nn.functional.mse_loss(generator.velocity(z_t, steered, t), target)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"concept training diverged at step {step}; lower lr")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        bar.update(1)
+        if (step + 1) % 50 == 0 or step + 1 == steps:
+            history.append({"step": step + 1, "loss": round(float(loss.detach()), 6)})
+            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+        if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            save_state(Path(checkpoint), {"names": names, "steps": steps, "seed": seed, "q": q.detach().clone(),
+                                          "optimizer": optimizer.state_dict(), "step": step + 1, "history": history,
+                                          "rng": rng.get_state()})
+    bar.close()
+    meta = provenance(generator=generator_identity(generator), vlm=vlm_identity(vlm) if vlm is not None else None,
+                      coupling=None if coupling is None else coupling.meta.get("created"),
+                      cache=cache.meta, steps=steps, lr=lr, batch_per_pair=batch_per_pair, seed=seed, loop=loop)
+    return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
+                       {p.name: p for p in pairs}, meta, history)
+
+
+def _plus_condition(generator, cache, index, memo):
+    """π⁺ for cached samples (naive loop only), encoded once per caption."""
+    from .generator.base import Condition
+
+    import torch
+
+    rows = []
+    for i in index.tolist():
+        text = cache.captions[i][1]
+        if text not in memo:
+            memo[text] = generator.encode_prompt(text)
+        rows.append(memo[text])
+    return Condition(torch.cat([r.embeds for r in rows]), None if rows[0].mask is None else torch.cat([r.mask for r in rows]))

@@ -1,0 +1,34 @@
+"""The coupling Φ: generator latents (with their condition) → the VLM's visual-token space (DESIGN.md §1).
+
+``build_coupling_data`` / ``toy_coupling_data`` make training pairs, ``fit_coupling`` fits Φ_Ω1, Φ_Ω2 and ρ-OT and
+returns a ``CouplingResult`` (read, token_probs, save, load); ``transport`` holds the OT solvers; ``ablation``
+runs the paper's ablation table. Importing this package does not import torch.
+"""
+from __future__ import annotations
+
+__all__ = ["CouplingConfig", "CouplingData", "CouplingResult", "build_coupling_data", "fit_coupling",
+           "load_coupling", "toy_coupling_data"]
+
+_LAZY = {
+    "CouplingConfig": ".networks",
+    "CouplingData": ".data",
+    "build_coupling_data": ".data",
+    "toy_coupling_data": ".data",
+    "CouplingResult": ".fit",
+    "fit_coupling": ".fit",
+}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def load_coupling(path, *, vlm=None, generator=None, device=None):
+    """Load a saved :class:`CouplingResult`, checked against ``vlm`` / ``generator`` when given."""
+    from .fit import CouplingResult
+
+    return CouplingResult.load(path, vlm=vlm, generator=generator, device=device)

@@ -1,0 +1,195 @@
+"""Training pairs for Φ: generator latents at several noise levels (as flow-matching x̂0 estimates) with their
+condition π_Ξ, and the VLM's visual tokens of the same video.
+
+For a video V with caption c: z0 = E_Ξ(V), π = encode_prompt(c), target z_Ω = E_Ω(D_Ξ(z0)) (what the VLM sees in
+the decoded video; ``target="video"`` uses E_Ω(V) instead). For each noise level σ: z_t = (1 − σ) z0 + σ ε,
+x̂0 = z_t − σ G(z_t, π, t(σ)) and the local branch's input E_Ω(D_Ξ(x̂0)). Φ learns to read x̂0 — what a sampler holds
+mid-trajectory — for what the finished video will show.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+FORMAT_VERSION = 1
+_FIELDS = ("latents", "sigmas", "video_index", "embeds", "mask", "local_tokens", "targets")
+
+
+@dataclasses.dataclass
+class CouplingData:
+    """M samples from V videos. Per sample: ``latents`` x̂0 (M, C, F, h, w), ``sigmas`` (M,), ``video_index`` (M,),
+    ``local_tokens`` E_Ω(D_Ξ(x̂0)) (M, N, D). Per video: ``embeds`` π (V, L, E), ``mask`` (V, L), ``targets`` z_Ω
+    (V, N, D), ``captions``. ``meta``: model ids, seeds, settings."""
+
+    latents: "object"
+    sigmas: "object"
+    video_index: "object"
+    embeds: "object"
+    mask: "object"
+    local_tokens: "object"
+    targets: "object"
+    captions: list
+    meta: dict
+
+    def __post_init__(self):
+        self.validate()
+
+    def __len__(self) -> int:
+        return int(self.latents.shape[0])
+
+    @property
+    def videos(self) -> int:
+        return int(self.targets.shape[0])
+
+    def validate(self) -> None:
+        import torch
+
+        m, v = self.latents.shape[0], self.targets.shape[0]
+        for name, size in (("sigmas", m), ("video_index", m), ("local_tokens", m), ("embeds", v), ("mask", v)):
+            if getattr(self, name).shape[0] != size:
+                raise ValueError(f"coupling data: {name} has {getattr(self, name).shape[0]} rows, expected {size}")
+        if len(self.captions) != v:
+            raise ValueError(f"coupling data: {len(self.captions)} captions for {v} videos")
+        if m and (int(self.video_index.min()) < 0 or int(self.video_index.max()) >= v):
+            raise ValueError("coupling data: video_index points outside the videos")
+        for name in ("latents", "sigmas", "embeds", "local_tokens", "targets"):
+            bad = ~torch.isfinite(getattr(self, name))
+            if bad.any():
+                rows = torch.nonzero(bad.reshape(bad.shape[0], -1).any(1)).flatten()[:5].tolist()
+                raise ValueError(f"coupling data: {name} contains NaN or infinite values (rows {rows}…); "
+                                 "rebuild the data — check the videos and the models' dtype")
+
+    def subset(self, videos: Sequence[int]) -> "CouplingData":
+        """The samples of the given videos (re-indexed)."""
+        import torch
+
+        videos = torch.as_tensor(list(videos), dtype=torch.long)
+        remap = torch.full((self.videos,), -1, dtype=torch.long)
+        remap[videos] = torch.arange(len(videos))
+        keep = remap[self.video_index] >= 0
+        return CouplingData(self.latents[keep], self.sigmas[keep], remap[self.video_index[keep]], self.embeds[videos],
+                            self.mask[videos], self.local_tokens[keep], self.targets[videos],
+                            [self.captions[i] for i in videos.tolist()], dict(self.meta))
+
+    def save(self, path) -> Path:
+        """One safetensors file (tensors + JSON metadata), written atomically."""
+        import json
+
+        from safetensors.torch import save_file
+
+        from ..io import atomic_path
+
+        tensors = {name: getattr(self, name).contiguous() for name in _FIELDS}
+        meta = {"format_version": FORMAT_VERSION, "captions": self.captions, **self.meta}
+        with atomic_path(path) as tmp:
+            save_file(tensors, str(tmp), metadata={"l2vkit_coupling_data": json.dumps(meta)})
+        return Path(path)
+
+    @classmethod
+    def load(cls, path) -> "CouplingData":
+        import json
+
+        from ..io import load_safetensors
+
+        tensors, metadata = load_safetensors(path, "coupling data")
+        if "l2vkit_coupling_data" not in metadata:
+            raise ValueError(f"{path} is a safetensors file but not l2vkit coupling data")
+        meta = json.loads(metadata["l2vkit_coupling_data"])
+        captions = meta.pop("captions")
+        return cls(**{name: tensors[name] for name in _FIELDS}, captions=captions, meta=meta)
+
+
+def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigmas_per_video: int = 3,
+                        max_sigma: float = 0.9, include_clean: bool = True, levels: Sequence[float] | None = None,
+                        target: str = "decoded",
+                        seed: int = 0, batch: int = 32, progress: bool = True) -> CouplingData:
+    """Coupling pairs from videos (uint8 (V, T, H, W, 3) at the generator's size) and their captions.
+
+    Each video gives ``sigmas_per_video`` samples at σ ~ U(0, ``max_sigma``) (plus σ = 0 with ``include_clean``),
+    drawn from a CPU generator seeded by ``seed``; noise ε is drawn the same way. ``levels`` instead gives fixed
+    σ values used for every video (evaluation sets).
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    if target not in ("decoded", "video"):
+        raise ValueError(f"target={target!r}; choose 'decoded' (E_Ω(D_Ξ(E_Ξ(V)))) or 'video' (E_Ω(V))")
+    videos = np.asarray(videos)
+    if videos.ndim != 5 or videos.shape[-1] != 3:
+        raise ValueError(f"videos have shape {videos.shape}; expected uint8 (V, T, H, W, 3)")
+    if len(captions) != len(videos):
+        raise ValueError(f"{len(captions)} captions for {len(videos)} videos")
+    if not 0 < max_sigma <= 1:
+        raise ValueError(f"max_sigma={max_sigma}; expected 0 < max_sigma ≤ 1")
+    if levels is not None and (len(levels) == 0 or any(not 0 <= s <= 1 for s in levels)):
+        raise ValueError(f"levels={list(levels)}; expected noise levels σ in [0, 1]")
+    rng = torch.Generator().manual_seed(int(seed))
+    parts = {name: [] for name in _FIELDS}
+    bar = tqdm(total=len(videos), desc="coupling data", disable=not progress)
+    with torch.no_grad():
+        for start in range(0, len(videos), batch):
+            chunk = videos[start:start + batch]
+            n = len(chunk)
+            condition = generator.encode_prompt(list(captions[start:start + n]))
+            z0 = generator.encode(chunk).float()
+            decoded = generator.decode(z0) if target == "decoded" else chunk
+            parts["targets"].append(vlm.visual_tokens(decoded).float().cpu())
+            parts["embeds"].append(condition.embeds.float().cpu())
+            mask = condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2])
+            parts["mask"].append(mask.bool().cpu())
+            if levels is not None:
+                sigma_grid = torch.tensor([list(levels)] * n, dtype=torch.float32)
+            else:
+                sigma_grid = torch.rand(n, sigmas_per_video, generator=rng) * max_sigma
+                if include_clean:
+                    sigma_grid = torch.cat([torch.zeros(n, 1), sigma_grid], dim=1)
+            for k in range(sigma_grid.shape[1]):
+                sigma = sigma_grid[:, k]
+                eps = torch.randn(z0.shape, generator=rng)
+                s = sigma.view(-1, 1, 1, 1, 1)
+                z_t = (1 - s) * z0 + s * eps
+                t = sigma * generator.num_train_timesteps
+                v = generator.velocity(z_t.to(generator.device, generator.dtype), condition, t).float().cpu()
+                x0 = generator.x0_estimate(z_t, v, sigma)
+                x0 = torch.where(s > 0, x0, z0)
+                parts["latents"].append(x0)
+                parts["sigmas"].append(sigma)
+                parts["video_index"].append(torch.arange(start, start + n))
+                parts["local_tokens"].append(vlm.visual_tokens(generator.decode(x0)).float().cpu())
+            bar.update(n)
+    bar.close()
+    data = {name: torch.cat(values) for name, values in parts.items()}
+    meta = {"vlm": vlm_identity(vlm), "generator": generator_identity(generator), "seed": int(seed),
+            "sigmas_per_video": sigmas_per_video, "max_sigma": max_sigma, "include_clean": include_clean,
+            "levels": None if levels is None else [float(x) for x in levels], "target": target}
+    return CouplingData(**data, captions=list(captions), meta=meta)
+
+
+def toy_coupling_data(vlm, generator, count: int, *, seed: int = 0, offset: int | None = None, **kwargs):
+    """Coupling pairs from ``count`` random toy videos (``offset`` set: the fixed held-out set from that offset)."""
+    from ..toyworld import caption
+    from ..toyworld.vlm_data import held_out, random_batch
+
+    if offset is None:
+        attrs, videos = random_batch(np.random.default_rng(seed), count)
+    else:
+        attrs, videos = held_out(count, offset=offset)
+    data = build_coupling_data(vlm, generator, videos, [caption(a) for a in attrs], seed=seed, **kwargs)
+    data.meta["toy"] = {"count": count, "offset": offset}
+    return data
+
+
+def vlm_identity(vlm) -> dict:
+    from ..provenance import canonical_model_id
+
+    return {"model_id": canonical_model_id(vlm.model_id), "revision": vlm.revision, "tokens_width": vlm.hidden_size}
+
+
+def generator_identity(generator) -> dict:
+    from ..provenance import canonical_model_id
+
+    return {"model_id": canonical_model_id(generator.model_id), "revision": generator.revision,
+            "text_dim": generator.text_dim, "latent_channels": generator.latent_channels}

@@ -1,0 +1,244 @@
+"""Steered sampling: generate with π⁻ + Σ_k φ_k q_k, optionally only in a window of steps or on some frames.
+
+Everything goes through :meth:`VideoGenerator.sample` — the pipeline's own ``__call__`` with ``prompt_embeds`` and
+its step-end callback — so no pipeline code is copied. With every φ = 0 and no window or frame mask the call is
+exactly the unsteered one (bitwise the same video).
+"""
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import Mapping, Sequence
+
+import numpy as np
+
+PHI_LIMIT = 2.0
+DEFAULT_PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclasses.dataclass
+class SteeringResult:
+    """Videos steered from one caption and seed. ``videos`` uint8 (S, T, H, W, 3), one per setting in ``settings``
+    (each a ``{pair: φ}`` dict); ``latents`` (S, C, F, h, w); with a VLM and a coupling, ``probs``: for each setting
+    the VLM's probabilities of the first pair's source and target words at its slot, read through Φ from the final
+    latent (with the *unsteered* caption's condition, so only the latent carries the change); ``provenance``."""
+
+    caption: str
+    settings: list
+    videos: np.ndarray
+    latents: "object"
+    probs: list | None
+    words: tuple | None
+    seed: int
+    steps: int
+    window: tuple | None
+    frame_mask: list | None
+    provenance: dict
+
+    @property
+    def video(self) -> np.ndarray:
+        """The video (T, H, W, 3) of a single setting; for a sweep, the last (strongest) one."""
+        return self.videos[-1]
+
+    @property
+    def phis(self) -> list[float]:
+        """φ of the swept pair per setting (the first pair's φ)."""
+        return [float(next(iter(s.values()))) if s else 0.0 for s in self.settings]
+
+    def target_probability(self) -> list[float] | None:
+        """P(target word) renormalised over the pair's two words, per setting."""
+        if self.probs is None:
+            return None
+        return [p[self.words[1]] / max(p[self.words[0]] + p[self.words[1]], 1e-12) for p in self.probs]
+
+    def measure(self) -> list:
+        """Toy world: the attributes measured from the pixels of every video (``None`` where no object is found)."""
+        from .toyworld import measure
+
+        out = []
+        for video in self.videos:
+            try:
+                out.append(measure(video))
+            except ValueError:
+                out.append(None)
+        return out
+
+    def plot(self, *, frames: Sequence[int] | None = None, show: bool = False):
+        """A frame grid: one row per setting, ``frames`` as columns. Returns ``(fig, ax)``."""
+        from .video import contact_sheet
+
+        fig, axes = contact_sheet({_label(s): v for s, v in zip(self.settings, self.videos)}, frames=frames,
+                                  title=self.caption)
+        if show:
+            from .plots import show_figure
+
+            show_figure(fig)
+        return fig, axes
+
+    def show(self, **kwargs):
+        """Play the videos side by side in a notebook (mediapy)."""
+        from .video import show_videos
+
+        return show_videos({_label(s): v for s, v in zip(self.settings, self.videos)}, **kwargs)
+
+
+def _label(setting: Mapping[str, float]) -> str:
+    return ", ".join(f"{k} φ={v:g}" for k, v in setting.items()) or "unsteered"
+
+
+def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, float]:
+    if not isinstance(strengths, Mapping):
+        raise TypeError("strengths must be a mapping {pair name: φ}, e.g. {'red->blue': 1.0}")
+    out = {}
+    for name, phi in strengths.items():
+        concepts[name]  # KeyError naming the bank's pairs
+        phi = float(phi)
+        if not np.isfinite(phi):
+            raise ValueError(f"φ for {name!r} is {phi}; expected a finite number")
+        if abs(phi) > PHI_LIMIT:
+            warnings.warn(f"φ={phi:g} for {name!r} is outside [−{PHI_LIMIT:g}, {PHI_LIMIT:g}], where concepts were "
+                          "trained to act; expect artefacts", UserWarning, stacklevel=3)
+        out[name] = phi
+    return out
+
+
+def _check_window(window, steps: int):
+    if window is None:
+        return None
+    try:
+        start, end = (float(x) for x in window)
+    except (TypeError, ValueError):
+        raise ValueError(f"window={window!r}; expected (start, end) as fractions of the sampling steps in [0, 1]") from None
+    if not (0 <= start <= 1 and 0 <= end <= 1):
+        raise ValueError(f"window={window!r}; start and end are fractions of the sampling steps in [0, 1]")
+    active = [i for i in range(steps) if start <= i / steps < end]
+    if not active:
+        raise ValueError(f"window={window!r} contains none of the {steps} sampling steps (step i is in it when "
+                         "start ≤ i/steps < end); widen it")
+    return (start, end)
+
+
+def _latent_frame_mask(generator, frame_mask, frames: int):
+    """A video-frame mask (T,) or latent-frame mask (F,) → latent-frame mask (F,): a latent frame is steered when
+    any video frame it decodes to is."""
+    mask = np.asarray(frame_mask, dtype=bool).ravel()
+    latent_frames = generator.latent_shape(frames, generator.height, generator.width)[1]
+    if mask.size == latent_frames:
+        out = mask
+    elif mask.size == frames:
+        ratio = (frames - 1) / max(latent_frames - 1, 1)
+        out = np.zeros(latent_frames, dtype=bool)
+        for f in range(latent_frames):
+            lo, hi = (0, 0) if f == 0 else (int(np.floor(ratio * (f - 1))) + 1, int(round(ratio * f)))
+            out[f] = mask[lo:hi + 1].any()
+    else:
+        raise ValueError(f"frame_mask has {mask.size} entries; expected one per video frame ({frames}) or per latent "
+                         f"frame ({latent_frames})")
+    if not out.any():
+        raise ValueError("frame_mask selects no frame; steer at least one")
+    return out
+
+
+def steered_condition(generator, caption: str, strengths: Mapping[str, float], concepts):
+    """π⁻ + Σ_k φ_k q_k for ``caption`` (checked to contain every pair's source word)."""
+    from .concepts import swap_word
+
+    base = generator.encode_prompt(caption)
+    embeds = base.embeds
+    for name, phi in strengths.items():
+        swap_word(concepts.spec(name), caption)
+        if phi != 0.0:
+            embeds = embeds + phi * concepts[name].to(embeds.device, embeds.dtype)
+    return base, base.with_embeds(embeds)
+
+
+def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, seed: int = 0,
+          steps: int | None = None, guidance: float | None = None, window=None, frame_mask=None, vlm=None,
+          coupling=None) -> SteeringResult:
+    """Sample ``caption`` steered by ``strengths`` = ``{pair name: φ}`` with the bank ``concepts``.
+
+    ``window=(start, end)``: steer only the sampling steps i with start ≤ i/steps < end (0 = the first, noisiest
+    step; coarse layout is set early, details late). ``frame_mask``: booleans per video frame (or latent frame);
+    unmasked frames follow the unsteered trajectory (costs one more sampling run). With ``vlm`` and ``coupling``
+    the result holds the VLM's probabilities for the first pair's words read through Φ. Example::
+
+        bank = l2vkit.toyworld.load_concepts()
+        result = steer(generator, "a small red circle moves slowly up in the sea", {"red->blue": 1.0},
+                       concepts=bank, seed=0)
+        result.video.shape   # (9, 32, 32, 3)
+    """
+    return _run(generator, caption, [strengths], concepts=concepts, seed=seed, steps=steps, guidance=guidance,
+                window=window, frame_mask=frame_mask, vlm=vlm, coupling=coupling)
+
+
+def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *, concepts, seed: int = 0,
+          others: Mapping[str, float] | None = None, **kwargs) -> SteeringResult:
+    """:func:`steer` at every φ in ``phis`` for ``pair`` — a pair name, or several names all set to the same φ
+    (a composition) — with other pairs held at ``others``; the same seed throughout."""
+    if not len(phis):
+        raise ValueError("phis is empty; give at least one φ")
+    names = [pair] if isinstance(pair, str) else list(pair)
+    if not names:
+        raise ValueError("no pair to sweep")
+    settings = [{**{n: float(phi) for n in names}, **(others or {})} for phi in phis]
+    return _run(generator, caption, settings, concepts=concepts, seed=seed, **kwargs)
+
+
+def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=None, window=None, frame_mask=None,
+         vlm=None, coupling=None) -> SteeringResult:
+    import torch
+
+    from .concepts import slot_prefix
+    from .coupling.data import generator_identity
+    from .provenance import provenance
+
+    if not isinstance(caption, str) or not caption.strip():
+        raise ValueError("caption must be a non-empty string")
+    concepts.check_generator(generator)
+    settings = [_check_strengths(s, concepts) for s in settings]
+    steps = generator._check_steps(steps)
+    window = _check_window(window, steps)
+    frames = generator.frames
+    latent_mask = None if frame_mask is None else _latent_frame_mask(generator, frame_mask, frames)
+    if coupling is not None:
+        coupling.check_models(vlm=vlm, generator=generator)
+    reference = None
+    if latent_mask is not None:
+        reference = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
+                                     return_trajectory=True).trajectory
+    videos, latents, probs = [], [], []
+    first_pair = next(iter(settings[0]), None)
+    for strengths in settings:
+        base, steered = steered_condition(generator, caption, strengths, concepts)
+        schedule = None
+        if window is not None:
+            start, end = window
+            schedule = lambda i, t, s=steered, b=base: s if start <= i / steps < end else b  # noqa: E731
+        hook = None
+        if latent_mask is not None:
+            keep = torch.as_tensor(~latent_mask)
+
+            def hook(i, z, keep=keep):
+                z = z.clone()
+                z[:, :, keep] = reference[i + 1][:, :, keep].to(z.device, z.dtype)
+                return z
+        run = generator.sample(base if schedule is not None else steered, steps=steps, guidance=guidance, seed=seed,
+                               condition_schedule=schedule, latents_hook=hook, output="frames")
+        videos.append(run.frames)
+        latents.append(run.latents.cpu())
+        if vlm is not None and coupling is not None and first_pair is not None:
+            spec = concepts.spec(first_pair)
+            with torch.no_grad():
+                read = coupling.token_probs(vlm, run.latents, base, slot_prefix(spec, caption),
+                                            [spec.source, spec.target])
+            probs.append({w: float(p) for w, p in zip(read.words, read.candidates[0].tolist())})
+    words = None
+    if probs:
+        spec = concepts.spec(first_pair)
+        words = (spec.source, spec.target)
+    return SteeringResult(caption=caption, settings=settings, videos=np.stack(videos), latents=torch.cat(latents),
+                          probs=probs or None, words=words, seed=int(seed), steps=steps, window=window,
+                          frame_mask=None if latent_mask is None else latent_mask.tolist(),
+                          provenance=provenance(generator=generator_identity(generator), seed=int(seed), steps=steps,
+                                                guidance=generator.guidance if guidance is None else guidance,
+                                                concepts=concepts.meta.get("created")))

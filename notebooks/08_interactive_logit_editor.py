@@ -1,0 +1,124 @@
+# %% [markdown]
+# # 08 · The interactive logit editor
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/08_interactive_logit_editor.ipynb)
+#
+# **Runtime.** On the toy world (default) each edit renders in about a second on a CPU. With real models use a GPU
+# runtime and expect one sampling run per edit (tens of seconds for a short clip on a T4); the editor only renders
+# when a slider comes to rest, and *stop* cancels a render in progress.
+#
+# The editor turns the whole series into one control panel. Pick a caption π⁻: every contrast pair whose source word
+# occurs in it gets a slider for its strength φ (−2 … 2), so moving a slider asks for a change of that word's logit.
+# The video is sampled with π⁻ + Σ_k φ_k q_k, optionally only inside a window of sampling steps; next to it the
+# editor shows the VLM's probabilities of every pair's two words — read through the coupling Φ from the final latent
+# and from the decoded pixels — for the unsteered and the edited video, and the VLM's own caption of both.
+#
+# Under the widgets is a pure function, `l2vkit.widgets.render(state) -> RenderOutput(video, figures, html, …)`: the
+# same `EditorState` (caption, strengths, window, seed, steps) always gives the same output. The widget layer only
+# wires core ipywidgets to it and redraws an `Output`, so it works on Colab and in JupyterLab, and everything it shows
+# can also be produced from code — which is what this notebook does below, so it runs without anyone moving a slider.
+
+# %%
+# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+try:
+    import l2vkit
+except ImportError:
+    import subprocess
+    import sys
+
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "l2vkit[colab,text] @ git+https://github.com/l2vkit/l2vkit"])
+    import l2vkit
+
+# %%
+# Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
+VLM_ID = "toy"
+GENERATOR_ID = "toy"
+SEED = 1
+CAPTION = "a small red circle moves slowly up in the desert"
+
+# %% [markdown]
+# ## 1. Models, coupling Φ and the concept bank
+# On Colab, widgets need no extra step (ipywidgets is preinstalled and enabled).
+
+# %%
+# %matplotlib inline
+import numpy as np
+
+from l2vkit import toyworld as tw
+from l2vkit.generator import VideoGenerator
+from l2vkit.plots import curves_over_phi
+from l2vkit.vlm import VideoVLM
+from l2vkit.widgets import EditorState, editable_pairs, logit_editor, render
+
+vlm = VideoVLM.from_pretrained(VLM_ID)
+gen = VideoGenerator.from_pretrained(GENERATOR_ID)
+TOY = VLM_ID == "toy" and GENERATOR_ID == "toy"
+if TOY:
+    coupling = tw.load_coupling(vlm=vlm, generator=gen)  # fitted by python -m l2vkit.toyworld.train_coupling
+    bank = tw.load_concepts(generator=gen)  # trained by python -m l2vkit.toyworld.train_concepts
+else:
+    # Real models (GPU): fit a small Φ on clips the generator makes itself (notebook 03), then train the concepts.
+    from l2vkit.concepts import build_concept_cache, train_concepts
+    from l2vkit.coupling import build_coupling_data, fit_coupling
+
+    texts = [tw.caption(tw.random_attributes(i)) for i in range(64)]
+    clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
+    coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
+    pairs = tw.contrast_pairs()
+    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs), pairs)
+print("editable in", repr(CAPTION), "→", editable_pairs(CAPTION, bank))
+
+# %% [markdown]
+# ## 2. The editor
+# Type or pick a caption, move a slider, narrow the window; with *live* on, the editor renders once the controls have
+# been still for a moment (rapid slider moves are collapsed into one render). *generate* renders now, *stop* cancels.
+# (A static copy of this notebook shows the controls but cannot run them: open it in Colab or Jupyter.)
+
+# %%
+editor = logit_editor(gen, vlm, coupling, bank, caption=CAPTION, seed=SEED, measure=tw.measure if TOY else None)
+editor
+
+# %% [markdown]
+# Driving the editor from code does what the mouse does: set a slider, then render. The output appears in the editor
+# above (run this cell after the previous one).
+
+# %%
+editor.set_strength("red->blue", 1.0)
+shown = editor.render_now()
+print("rendered:", shown.active, "→ VLM caption:", shown.vlm_caption)
+
+# %% [markdown]
+# ## 3. The render function on its own
+# One state, two edits at once (colour and scene), injected in every step. `RenderOutput.show()` displays what the
+# editor would: the two videos, the probability figures (through Φ and from the pixels), the frames and the summary.
+
+# %%
+state = EditorState(CAPTION, {"red->blue": 1.0, "desert->snow": 1.0}, seed=SEED)
+out = render(state, generator=gen, vlm=vlm, coupling=coupling, concepts=bank, measure=tw.measure if TOY else None)
+out.show()
+
+# %% [markdown]
+# States are plain values, so a sequence of edits is a loop. Here: the scene slider from 0 to 1.5 with the colour
+# slider at 1 — the VLM's probability of *snow* from the pixels and through Φ at each step, and the caption it writes.
+
+# %%
+cache = {}
+phis = [0.0, 0.5, 1.0, 1.5]
+outs = [render(state.with_strength("desert->snow", phi), generator=gen, vlm=vlm, coupling=coupling, concepts=bank,
+               cache=cache) for phi in phis]
+for phi, o in zip(phis, outs):
+    print(f"φ_scene = {phi:3.1f}: {o.vlm_caption}")
+curves = {"P(snow) from pixels": [o.target_probability("desert->snow", read="pixels") for o in outs],
+          "P(snow) via Φ": [o.target_probability("desert->snow") for o in outs],
+          "P(blue) from pixels": [o.target_probability("red->blue", read="pixels") for o in outs]}
+fig, ax = curves_over_phi(phis, curves, ylabel="probability", ylim=(-0.03, 1.03),
+                          title="editing the scene logit, colour held at φ = 1")
+fig
+
+# %% [markdown]
+# ## What to try next
+# - Set the window to the last 30 % of the steps and move the scene slider: the scene changes, the layout stays.
+# - Type a caption with words no pair edits (e.g. "a large yellow triangle …"): which sliders remain?
+# - Negative φ: what does the VLM make of "less red than red"?
+# - Build your own bank (Lab C) and pass it to `logit_editor` — its pairs get sliders automatically.

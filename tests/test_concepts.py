@@ -1,0 +1,145 @@
+"""Concept vectors: divergences, captions, the cache, batched training (cached vs naive), the bank and its errors."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from l2vkit import toyworld
+from l2vkit.concepts import (ConceptBank, build_concept_cache, divergence, slot_prefix, swap_word, toy_captions,
+                             train_concepts)
+from l2vkit.pairs import ContrastPair
+
+RED_BLUE = ContrastPair("red", "blue", "colour", "attribute")
+
+
+@pytest.mark.unit
+def test_divergences_match_independent_formulas():
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import entropy
+
+    rng = np.random.default_rng(0)
+    p, q = rng.dirichlet(np.ones(6), size=4), rng.dirichlet(np.ones(6), size=4)
+    tp, tq = torch.tensor(p), torch.tensor(q)
+    hell = np.sqrt(((np.sqrt(p) - np.sqrt(q)) ** 2).sum(1) / 2)
+    assert np.allclose(divergence(tp, tq, "hellinger").numpy(), hell)
+    assert np.allclose(divergence(tp, tq, "kl").numpy(), entropy(p, q, axis=1), atol=1e-9)
+    assert np.allclose(divergence(tp, tq, "js").numpy(), jensenshannon(p, q, axis=1) ** 2, atol=1e-9)
+    assert torch.all(divergence(tp, tp) == 0) and float(divergence(tp, tq).max()) <= 1.0
+    assert torch.all(divergence(tp, tq, "none") == 1)
+    with pytest.raises(ValueError, match="divergence 'l2'"):
+        divergence(tp, tq, "l2")
+    with pytest.raises(ValueError, match="shapes"):
+        divergence(tp, tq[:, :3])
+
+
+@pytest.mark.unit
+def test_captions_edit_exactly_the_slot_word():
+    assert swap_word(RED_BLUE, "a small red circle moves slowly up in the sea") == \
+        "a small blue circle moves slowly up in the sea"
+    assert slot_prefix(RED_BLUE, "a small red circle moves slowly up in the sea") == "a small"
+    with pytest.raises(ValueError, match="does not contain 'red->blue'.s source word 'red'"):
+        swap_word(RED_BLUE, "a small green circle moves slowly up in the sea")
+    with pytest.raises(ValueError, match="2 times"):
+        swap_word(RED_BLUE, "a red red circle")
+    caps = toy_captions(RED_BLUE, 6, seed=1)
+    assert len(set(caps)) > 1 and all(toyworld.parse_caption(c).colour == "red" for c in caps)
+
+
+@pytest.fixture(scope="module")
+def toy():
+    vlm, gen = toyworld.load_vlm(), toyworld.load_generator()
+    return vlm, gen, toyworld.load_coupling(vlm=vlm, generator=gen)
+
+
+@pytest.fixture(scope="module")
+def cache(toy):
+    vlm, gen, coupling = toy
+    pairs = [RED_BLUE, ContrastPair("desert", "snow", "scene", "scene")]
+    return pairs, build_concept_cache(gen, vlm, coupling, pairs, samples_per_pair=3, timesteps_per_sample=4,
+                                      steps=8, progress=False)
+
+
+@pytest.mark.integration
+def test_cache_holds_velocity_differences_and_bounded_weights(cache, toy):
+    _, gen, _ = toy
+    pairs, c = cache
+    assert len(c) == 2 * 3 * 4
+    assert c.z_t.shape[1:] == (16, 3, 8, 8) and c.embeds.shape[1:] == (24, 384)
+    assert torch.all((c.dw >= 0) & (c.dw <= 1))
+    # Δv really is G(π⁺) − G(π⁻) at the cached latent
+    i = 5
+    plus = gen.encode_prompt(c.captions[i][1])
+    with torch.no_grad():
+        v_p = gen.velocity(c.z_t[i:i + 1], plus, c.t[i:i + 1])
+    assert torch.allclose(c.v_minus[i] + c.dv[i], v_p[0], atol=1e-4)
+
+
+@pytest.mark.integration
+def test_cached_and_naive_loops_train_the_same_vectors(cache, toy):
+    vlm, gen, coupling = toy
+    pairs, c = cache
+    a = train_concepts(gen, c, pairs, steps=3, batch_per_pair=2, progress=False)
+    b = train_concepts(gen, c, pairs, steps=3, batch_per_pair=2, progress=False, loop="naive")
+    assert a.pairs == ["red->blue", "desert->snow"]
+    for name in a.pairs:
+        assert a[name].abs().sum() > 0
+        # same targets up to float rounding (Adam's sign-like first steps can amplify tiny differences)
+        assert torch.nn.functional.cosine_similarity(a[name].flatten(), b[name].flatten(), dim=0) > 0.99
+    with pytest.raises(ValueError, match="do not match"):
+        train_concepts(gen, c, pairs[:1], steps=1, progress=False)
+
+
+@pytest.mark.integration
+def test_training_resumes_and_the_bank_roundtrips(cache, toy, tmp_path, monkeypatch):
+    vlm, gen, coupling = toy
+    pairs, c = cache
+    whole = train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False)
+    state = tmp_path / "concepts.train_state.pt"
+    real = torch.optim.Adam.step
+    calls = {"n": 0}
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False, checkpoint=state, checkpoint_every=1)
+    monkeypatch.setattr(torch.optim.Adam, "step", real)
+    resumed = train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False, checkpoint=state,
+                             checkpoint_every=1)
+    assert torch.allclose(whole["red->blue"], resumed["red->blue"], atol=1e-6)
+    path = whole.save(tmp_path / "bank.safetensors")
+    again = ConceptBank.load(path, generator=gen)
+    assert again.pairs == whole.pairs and torch.equal(again["desert->snow"], whole["desert->snow"])
+    assert again.spec("red->blue") == RED_BLUE
+    with pytest.raises(KeyError, match="no concept 'x->y'"):
+        again["x->y"]
+
+
+@pytest.mark.integration
+def test_a_bank_for_another_generator_is_refused(toy, tmp_path):
+    from l2vkit.testing_generators import tiny_generator
+
+    bank = toyworld.load_concepts()
+    with pytest.raises(ValueError, match=r"trained for generator 'toy:toy_generator'.*but the generator is"):
+        bank.check_generator(tiny_generator("wan"))
+    broken = tmp_path / "bank.safetensors"
+    broken.write_bytes(b"\x00" * 40)
+    with pytest.raises(ValueError, match="corrupted"):
+        ConceptBank.load(broken)
+
+
+@pytest.mark.integration
+def test_shipped_bank_covers_the_shipped_pairs():
+    bank = toyworld.load_concepts()
+    names = {p.name for p in toyworld.contrast_pairs()}
+    assert set(bank.pairs) == names
+    families = [bank.spec(n).family for n in bank.pairs]
+    assert families.count("attribute") >= 5 and families.count("scene") >= 2
+    assert all(torch.isfinite(bank[n]).all() and bank[n].abs().max() > 0 for n in bank.pairs)
+    assert bank.meta["generator"]["model_id"] == "toy:toy_generator"
+    assert not math.isnan(bank.meta["train_seconds"])

@@ -1,0 +1,81 @@
+"""Steered sampling: φ = 0 is the unsteered sample, windows, frame masks, sweeps, composition and bad input."""
+import numpy as np
+import pytest
+import torch
+
+import l2vkit
+from l2vkit import toyworld
+from l2vkit.steering import steer, sweep
+
+CAPTION = "a small red circle moves slowly up in the desert"
+
+
+@pytest.fixture(scope="module")
+def toy():
+    vlm, gen = toyworld.load_vlm(), toyworld.load_generator()
+    return vlm, gen, toyworld.load_coupling(vlm=vlm, generator=gen), toyworld.load_concepts(generator=gen)
+
+
+@pytest.mark.integration
+def test_phi_zero_is_bitwise_the_unsteered_sample(toy):
+    _, gen, _, bank = toy
+    plain = gen.generate(CAPTION, seed=4)
+    assert np.array_equal(steer(gen, CAPTION, {"red->blue": 0.0}, concepts=bank, seed=4).video, plain)
+    assert np.array_equal(l2vkit.steer(gen, CAPTION, {"red->blue": 0.0, "desert->snow": 0.0}, concepts=bank,
+                                       seed=4).video, plain)
+    assert not np.array_equal(steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=4).video, plain)
+
+
+@pytest.mark.integration
+def test_steering_turns_red_blue_and_keeps_the_rest(toy):
+    _, gen, _, bank = toy
+    hits = 0
+    for seed in range(4):
+        before = toyworld.measure(gen.generate(CAPTION, seed=seed))
+        after = toyworld.measure(steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=seed).video)
+        hits += after.colour == "blue" and after.scene == before.scene
+    assert hits >= 3
+
+
+@pytest.mark.integration
+def test_sweep_reads_the_target_word_rising_through_phi(toy):
+    vlm, gen, coupling, bank = toy
+    result = l2vkit.sweep(gen, CAPTION, "desert->snow", [0.0, 0.5, 1.0], concepts=bank, seed=1, vlm=vlm,
+                          coupling=coupling)
+    assert result.videos.shape == (3, 9, 32, 32, 3) and result.phis == [0.0, 0.5, 1.0]
+    p = result.target_probability()
+    assert p[-1] > p[0] + 0.5
+    assert result.words == ("desert", "snow") and result.provenance["seed"] == 1
+    fig, axes = result.plot()
+    assert len(axes) >= 3
+
+
+@pytest.mark.integration
+def test_window_and_frame_mask(toy):
+    _, gen, _, bank = toy
+    plain = gen.sample(gen.encode_prompt(CAPTION), seed=2)
+    full = steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=2)
+    late = steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=2, window=(0.6, 1.0))
+    assert not torch.equal(late.latents, full.latents) and not torch.equal(late.latents, plain.latents)
+    masked = steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=2, frame_mask=[False] * 5 + [True] * 4)
+    assert masked.frame_mask == [False, False, True]
+    # unmasked latent frames follow the unsteered trajectory exactly; the masked one is steered
+    assert torch.equal(masked.latents[:, :, :2], plain.latents[:, :, :2])
+    assert not torch.equal(masked.latents[:, :, 2], plain.latents[:, :, 2])
+
+
+@pytest.mark.integration
+def test_bad_input(toy):
+    _, gen, _, bank = toy
+    with pytest.raises(ValueError, match="does not contain 'red->blue'"):
+        steer(gen, "a small green circle moves slowly up in the desert", {"red->blue": 1.0}, concepts=bank)
+    with pytest.warns(UserWarning, match="outside"):
+        steer(gen, CAPTION, {"red->blue": 2.5}, concepts=bank, steps=2)
+    with pytest.raises(ValueError, match="contains none of the"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, window=(0.5, 0.5))
+    with pytest.raises(KeyError, match="no concept"):
+        steer(gen, CAPTION, {"red->green": 1.0}, concepts=bank)
+    with pytest.raises(ValueError, match="frame_mask has 4 entries"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_mask=[True] * 4)
+    with pytest.raises(ValueError, match="phis is empty"):
+        sweep(gen, CAPTION, "red->blue", [], concepts=bank)

@@ -1,0 +1,210 @@
+"""The logit editor: the pure render function driven through a sequence of edits, the debouncer, and the thin
+ipywidgets layer (no kernel needed: the Output is redrawn by assigning its outputs)."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from l2vkit import toyworld
+from l2vkit.widgets import (Debouncer, EditorState, LogitEditor, RenderStopped, editable_pairs, logit_editor,
+                            render)
+
+CAPTION = "a small red circle moves slowly up in the desert"
+GRASS = "a large green square moves quickly down in the grass"
+
+
+@pytest.fixture(scope="module")
+def toy():
+    vlm, gen = toyworld.load_vlm(), toyworld.load_generator()
+    return dict(generator=gen, vlm=vlm, coupling=toyworld.load_coupling(vlm=vlm, generator=gen),
+                concepts=toyworld.load_concepts(generator=gen))
+
+
+@pytest.mark.unit
+def test_state_edits_are_copies():
+    state = EditorState(CAPTION, {"red->blue": 1})
+    assert state.strengths == {"red->blue": 1.0} and state.window == (0.0, 1.0)
+    moved = state.with_strength("desert->snow", 0.5).edit(window=[0.2, 0.8], seed=3)
+    assert moved.strengths == {"red->blue": 1.0, "desert->snow": 0.5} and moved.window == (0.2, 0.8)
+    assert state.strengths == {"red->blue": 1.0} and state.seed == 0  # the original is untouched
+    assert moved.key() != state.key() and EditorState(CAPTION, {"red->blue": 1.0}).key() == state.key()
+    with pytest.raises(ValueError, match="window"):
+        EditorState(CAPTION, window=(0.1, 0.5, 0.9))
+
+
+@pytest.mark.integration
+def test_editable_pairs_follow_the_caption(toy):
+    bank = toy["concepts"]
+    assert editable_pairs(CAPTION, bank) == ["red->blue", "circle->square", "small->large", "slowly->quickly",
+                                             "desert->snow"]
+    assert editable_pairs(GRASS, bank) == ["green->yellow", "grass->sea"]
+    assert editable_pairs("a red red circle", bank) == ["circle->square"]  # an ambiguous slot is not editable
+    assert editable_pairs("", bank) == []
+
+
+@pytest.mark.integration
+def test_render_follows_a_sequence_of_edits(toy):
+    cache = {}
+    seq = {}
+    state = EditorState(CAPTION, seed=1)
+    seq["plain"] = render(state, **toy, measure=toyworld.measure, cache=cache)
+    seq["snow"] = render(state := state.with_strength("desert->snow", 1.0), **toy, measure=toyworld.measure,
+                         cache=cache)
+    seq["late"] = render(state.edit(window=(0.6, 1.0)), **toy, cache=cache)
+    seq["again"] = render(EditorState(CAPTION, {"desert->snow": 1.0}, seed=1), **toy, measure=toyworld.measure)
+    seq["blue"] = render(EditorState(CAPTION, {"red->blue": 1.0}, seed=1), **toy, cache=cache)
+    seq["grass"] = render(state.edit(caption=GRASS), **toy, cache=cache)
+
+    plain, snow, late, again, blue, grass = seq.values()
+    # no edit: exactly the unsteered sample; every editable pair is read, nothing active
+    assert np.array_equal(plain.video, toy["generator"].generate(CAPTION, seed=1))
+    assert np.array_equal(plain.video, plain.reference) and plain.active == {}
+    assert plain.editable == editable_pairs(CAPTION, toy["concepts"]) and set(plain.probs) == set(plain.editable)
+    # φ 0 → 1: the video changes and the target word's probability rises, through Φ and from the pixels
+    assert not np.array_equal(snow.video, plain.video) and np.array_equal(snow.reference, plain.video)
+    assert snow.target_probability("desert->snow") > plain.target_probability("desert->snow") + 0.5
+    assert snow.target_probability("desert->snow", read="pixels") > 0.9
+    assert snow.target_probability("desert->snow", video="unsteered") == plain.target_probability("desert->snow")
+    assert snow.measured.scene == "snow" and plain.measured.scene == "desert"
+    assert "snow" in snow.vlm_caption and "desert" in plain.vlm_caption
+    assert "desert-&gt;snow φ=1" in snow.html and snow.html != plain.html
+    assert set(snow.figures) == {"probabilities via Φ", "probabilities from pixels", "frames"}
+    # a window changes the video again
+    assert not np.array_equal(late.video, snow.video) and not np.array_equal(late.video, plain.video)
+    assert "in steps 0.6–1" in late.html
+    # pure: the same state gives the same output, with or without the cache
+    assert np.array_equal(again.video, snow.video) and again.probs == snow.probs and again.html == snow.html
+    # colour: the pixels (and the VLM's caption) follow the edit
+    assert blue.target_probability("red->blue", read="pixels") > 0.9 > plain.target_probability("red->blue",
+                                                                                                 read="pixels")
+    assert "blue" in blue.vlm_caption
+    # a new caption: other editable pairs; the old strength is ignored and reported
+    assert grass.editable == ["green->yellow", "grass->sea"] and grass.ignored == ["desert->snow"]
+    assert grass.active == {} and "ignored" in grass.html
+    assert np.array_equal(grass.video, toy["generator"].generate(GRASS, seed=1))
+
+
+@pytest.mark.integration
+def test_render_errors_and_stop(toy):
+    with pytest.raises(ValueError, match="empty"):
+        render(EditorState("   "), **toy)
+    with pytest.raises(KeyError, match="no concept"):
+        render(EditorState(CAPTION, {"red->green": 1.0}), **toy)
+    with pytest.raises(ValueError, match="contains none of the"):
+        render(EditorState(CAPTION, {"red->blue": 1.0}, window=(0.5, 0.5)), **toy)
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(RenderStopped):
+        render(EditorState(CAPTION, {"red->blue": 1.0}), **toy, stop=stop)
+
+
+class FakeTimer:
+    """A threading.Timer stand-in that fires only when told to."""
+
+    made = []
+
+    def __init__(self, delay, fn):
+        self.delay, self.fn, self.cancelled, self.daemon = delay, fn, False, False
+        FakeTimer.made.append(self)
+
+    def start(self):
+        pass
+
+    def cancel(self):
+        self.cancelled = True
+
+
+@pytest.mark.unit
+def test_debouncer_collapses_rapid_calls_into_one():
+    seen = []
+    FakeTimer.made.clear()
+    debounced = Debouncer(lambda phi: seen.append(phi), delay=0.3, timer_factory=FakeTimer)
+    for i in range(25):
+        debounced(i / 10)
+    assert len(FakeTimer.made) == 25 and all(t.cancelled for t in FakeTimer.made[:-1])
+    assert not FakeTimer.made[-1].cancelled and FakeTimer.made[-1].delay == 0.3
+    FakeTimer.made[-1].fn()  # the last timer expires
+    assert seen == [2.4] and debounced.calls == 1 and not debounced.pending
+    FakeTimer.made[-2].fn()  # a cancelled timer that fires anyway finds nothing to do
+    assert seen == [2.4]
+
+
+@pytest.mark.unit
+def test_debouncer_with_a_real_timer():
+    seen = []
+    debounced = Debouncer(lambda phi: seen.append(phi), delay=0.4)
+    for i in range(25):  # microseconds apart: well inside the delay
+        debounced(i / 10)
+    assert debounced.pending
+    deadline = time.time() + 10
+    while debounced.pending and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    assert seen == [2.4] and debounced.calls == 1
+    debounced(7.0)
+    debounced.cancel()
+    time.sleep(0.8)
+    assert seen == [2.4]
+
+
+@pytest.mark.unit
+def test_debouncer_manual_flush():
+    seen = []
+    debounced = Debouncer(lambda *a, **k: seen.append((a, k)), delay=None)
+    for i in range(5):
+        debounced(i, phi=i)
+    time.sleep(0.05)
+    assert seen == [] and debounced.pending
+    debounced.flush()
+    debounced.flush()  # nothing pending: no second call
+    assert seen == [((4,), {"phi": 4})] and debounced.calls == 1
+
+
+@pytest.mark.integration
+def test_editor_widget_wires_controls_to_render(toy):
+    editor = logit_editor(toy["generator"], toy["vlm"], toy["coupling"], toy["concepts"], caption=CAPTION,
+                          delay=None, measure=toyworld.measure)
+    assert isinstance(editor, LogitEditor)
+    assert list(editor.sliders) == editable_pairs(CAPTION, toy["concepts"])
+    slider = editor.sliders["desert->snow"]
+    assert (slider.min, slider.max, slider.step) == (-2.0, 2.0, 0.05)
+    assert editor.output.outputs == ()
+
+    editor.live.value = True
+    for phi in (0.2, 0.5, 0.8, 1.0):  # rapid slider moves: one pending render
+        editor.set_strength("desert->snow", phi)
+    assert editor.debouncer.pending and editor.renders == 0
+    editor.debouncer.flush()
+    assert editor.renders == 1 and editor.last.state.strengths["desert->snow"] == 1.0
+    kinds = [set(o["data"]) for o in editor.output.outputs]
+    assert {"text/html", "text/plain"} in kinds and any("image/png" in k for k in kinds)
+    assert "rendered" in editor.status.value
+    first = editor.output.outputs
+
+    editor.window.value = (0.5, 1.0)
+    editor.debouncer.flush()
+    assert editor.renders == 2 and editor.last.state.window == (0.5, 1.0)
+    assert editor.output.outputs != first  # cleared and redrawn
+
+    editor.caption.value = GRASS  # new caption: new sliders, old φ gone
+    assert list(editor.sliders) == ["green->yellow", "grass->sea"]
+    editor.debouncer.flush()
+    assert editor.last.active == {} and editor.last.editable == ["green->yellow", "grass->sea"]
+
+    editor.live.value = False
+    editor.set_strength("grass->sea", 1.0)
+    assert not editor.debouncer.pending  # not live: waits for "generate"
+    editor.generate_button.click()
+    assert editor.renders == 4 and editor.last.active == {"grass->sea": 1.0}
+
+    editor.window.value = (0.5, 0.5)  # an empty window: the error is shown, nothing crashes
+    out = editor.render_now()
+    assert out is None and "contains none of the" in editor.status.value and editor.renders == 4
+
+    editor.live.value = True
+    editor.set_strength("grass->sea", 0.5)
+    editor.stop_button.click()
+    assert not editor.debouncer.pending and "stopped" in editor.status.value
+    with pytest.raises(KeyError, match="cannot edit"):
+        editor.set_strength("red->blue", 1.0)

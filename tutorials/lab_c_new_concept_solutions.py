@@ -1,0 +1,201 @@
+# %% [markdown]
+# # Lab C · Design a contrast pair, train its concept, judge it by ground truth — solutions
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/tutorials/lab_c_new_concept_solutions.ipynb)
+#
+# **Runtime.** A CPU runs this lab in about a minute on the toy world (the default). With real models (set the ids in
+# the config cell) use a GPU runtime: the lab then fits a small coupling Φ first, and the toy world's ground-truth
+# measurement no longer applies (judge the videos by eye and by the VLM's reading instead).
+#
+# **The idea.** A contrast pair o = (π⁻, π⁺) is two captions that differ in one word slot — `yellow → red` in the
+# colour slot, say. Its concept vector q_o lives in the generator's condition space Ξ and is trained with the
+# generator G, the coupling Φ and the VLM frozen (DESIGN.md §1):
+#
+# ‖ sg[ G(z_t, π⁻, t) + Δω·Δv ] − G(z_t, π⁻ + Δω·q_o, t) ‖²,
+#
+# so that sampling with π⁻ + φ·q_o moves the video the way the caption edit does, as far as the VLM can tell. The toy
+# world lets us check the result against **ground truth**: every attribute of a generated video can be measured from
+# its pixels, so we can count how often steering renders the target word (flip rate), how often it leaves every other
+# attribute alone (preservation), and whether more φ means more change (monotonicity).
+#
+# **How the lab works.** It comes as two notebooks: `lab_c_new_concept_exercises.ipynb`, where you replace each
+# `raise NotImplementedError` with your code and run the checker cell below it (it prints `PASS …`,
+# `FAIL …: reason` or `not yet implemented`), and `lab_c_new_concept_solutions.ipynb` with the answers. Cells that
+# need an unfinished exercise say so and skip.
+
+# %%
+# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+try:
+    import l2vkit
+except ImportError:
+    import subprocess
+    import sys
+
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
+                           "l2vkit[colab,text] @ git+https://github.com/l2vkit/l2vkit"])
+    import l2vkit
+
+# %%
+# Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
+VLM_ID = "toy"
+GENERATOR_ID = "toy"
+SEED = 0
+SEEDS = range(6)  # evaluation seeds (one random caption each); more seeds, tighter numbers
+
+# %%
+# %matplotlib inline
+import numpy as np
+import torch
+
+from l2vkit import labs
+from l2vkit import toyworld as tw
+from l2vkit.concepts import build_concept_cache, swap_word, toy_captions, train_concepts
+from l2vkit.generator import VideoGenerator
+from l2vkit.pairs import ContrastPair
+from l2vkit.toyworld.steering_eval import measured_or_none
+from l2vkit.video import show_videos
+from l2vkit.vlm import VideoVLM
+
+vlm = VideoVLM.from_pretrained(VLM_ID)
+gen = VideoGenerator.from_pretrained(GENERATOR_ID)
+if VLM_ID == "toy" and GENERATOR_ID == "toy":
+    coupling = tw.load_coupling(vlm=vlm, generator=gen)  # the shipped Φ (notebook 03 shows how it is fitted)
+else:
+    # Real models: fit a small Φ on clips the generator makes itself (notebook 03 explains the steps).
+    from l2vkit.coupling import build_coupling_data, fit_coupling
+
+    texts = [tw.caption(tw.random_attributes(i)) for i in range(32)]
+    clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
+    coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts), progress=True)
+print("shipped pairs:", ", ".join(p.name for p in tw.contrast_pairs()))
+print("toy vocabulary:", {slot: list(words) for slot, words in tw.ATTRIBUTE_VALUES.items()})
+
+# %% [markdown]
+# ## Exercise 1 · Design a new contrast pair
+# Return a `ContrastPair(source, target, slot, family)` that is **not** among the shipped pairs above. Both words must
+# be values of the same slot of the toy vocabulary, and the slot must belong to the family (`attribute`: colour, shape,
+# size; `action`: adverb, direction; `scene`: scene). Pairs whose two words look very different (colours, scenes) are
+# the easiest to learn.
+
+# %%
+def my_pair() -> ContrastPair:
+    # BEGIN SOLUTION
+    return ContrastPair(source="yellow", target="red", slot="colour", family="attribute")
+    # END SOLUTION
+
+
+pair = labs.attempt(my_pair)  # labs.NOT_DONE until the exercise is done
+labs.check_contrast_pair(pair, vlm=vlm);
+
+# %% [markdown]
+# Before training anything, check that the generator can render the target word at all: sample four π⁻ captions and
+# their π⁺ (prompt swap) from the same noise and measure both. If the prompt swap fails, no concept vector will do
+# better — pick another pair.
+
+# %%
+if pair:
+    captions = toy_captions(pair, 4, seed=SEED)
+    minus = gen.sample(gen.encode_prompt(captions), seed=SEED, output="frames").frames
+    plus = gen.sample(gen.encode_prompt([swap_word(pair, c) for c in captions]), seed=SEED, output="frames").frames
+    for c, a, b in zip(captions, minus, plus):
+        print(f"{c:55s} measured {pair.slot}: π⁻ {measured_or_none(a)[pair.slot]!s:8s} "
+              f"π⁺ {measured_or_none(b)[pair.slot]}")
+    show_videos({**{f"π⁻ {i}": v for i, v in enumerate(minus[:2])}, **{f"π⁺ {i}": v for i, v in enumerate(plus[:2])}})
+else:
+    print("finish exercise 1 first")
+
+# %% [markdown]
+# ## Exercise 2 · Train the concept vector
+# Two library calls. `build_concept_cache(gen, vlm, coupling, [pair], ...)` samples π⁻ trajectories and caches, at
+# several steps of each, z_t, t, G(z_t, π⁻, t), Δv and Δω (Hellinger); `train_concepts(gen, cache, [pair], ...)` then
+# fits q_o by the loss above and returns a `ConceptBank`. Keep it small enough for a CPU: 8 captions × 8 timesteps and
+# 150 steps at lr 1e-2 train in well under a minute (the shipped bank used 16 × 10 and 400 steps at 1e-3).
+
+# %%
+def train_my_concept(pair: ContrastPair):
+    # BEGIN SOLUTION
+    cache = build_concept_cache(gen, vlm, coupling, [pair], samples_per_pair=8, timesteps_per_sample=8,
+                                seed=SEED, progress=False)
+    return train_concepts(gen, cache, [pair], steps=150, lr=1e-2, batch_per_pair=16, seed=SEED, progress=False)
+    # END SOLUTION
+
+
+bank = labs.attempt(train_my_concept, pair)
+labs.check_concept(bank, pair, generator=gen, seeds=SEEDS);
+
+# %% [markdown]
+# ## Exercise 3 · Judge it with ground truth
+# `source` is a list of `Attributes` (one per seed: what the unsteered video shows), `measured_by_phi` maps each φ to
+# the list of `Attributes` measured on the steered videos. Return `{"flip_rate": [...], "preservation_rate": [...]}`
+# with one value per φ in ascending order: the share of seeds whose `slot` equals `target`, and the share whose every
+# *other* attribute equals the source's. (`l2vkit.metrics.ground_truth_scores` computes these and more — write your
+# own first.)
+
+# %%
+FIELDS = list(tw.ATTRIBUTE_VALUES)
+
+
+def judge(source, slot, target, measured_by_phi) -> dict:
+    # BEGIN SOLUTION
+    flips, kept = [], []
+    for phi in sorted(measured_by_phi):
+        measured = measured_by_phi[phi]
+        flips.append(float(np.mean([getattr(m, slot) == target for m in measured])))
+        kept.append(float(np.mean([all(getattr(m, f) == getattr(s, f) for f in FIELDS if f != slot)
+                                   for m, s in zip(measured, source)])))
+    return {"flip_rate": flips, "preservation_rate": kept}
+    # END SOLUTION
+
+
+labs.check_judge(judge);
+
+# %% [markdown]
+# ## Put it together: a φ sweep, judged
+# Steer each evaluation seed's caption with φ ∈ {0, 0.5, 1, 1.5}, measure every video, and score the sweep with your
+# `judge` and with `ground_truth_scores` (which adds per-attribute accuracy and monotonicity). The plot shows the flip
+# rate rising with φ while the other attributes stay put — or not.
+
+# %%
+from l2vkit.metrics import ground_truth_scores
+
+PHIS = (0.0, 0.5, 1.0, 1.5)
+if pair and bank:
+    q = bank[pair.name]
+    captions = [toy_captions(pair, 1, seed=20_000 + s)[0] for s in SEEDS]
+    base = gen.encode_prompt(captions)
+    videos = {phi: gen.sample(base.with_embeds(base.embeds + phi * q), seed=SEED, output="frames").frames
+              for phi in PHIS}
+
+    def attributes(video, fallback):
+        m = measured_or_none(video)
+        return fallback if None in m.values() else tw.Attributes(**m)
+
+    source = [attributes(v, tw.parse_caption(c)) for v, c in zip(videos[0.0], captions)]
+    measured = {phi: [attributes(v, s.replace(**{pair.slot: pair.source})) for v, s in zip(vs, source)]
+                for phi, vs in videos.items()}
+    mine = labs.attempt(judge, source, pair.slot, pair.target, measured)
+    scores = ground_truth_scores(source, pair.slot, pair.target, measured)
+    print("φ          ", PHIS)
+    print("flip rate  ", [round(x, 2) for x in scores.flip_rate], "(yours:", mine and mine["flip_rate"], ")")
+    print("preserved  ", [round(x, 2) for x in scores.preservation_rate])
+    print("monotonicity (Spearman ρ of flip vs φ):", round(scores.monotonicity, 2))
+    show_videos({f"φ = {phi:g}": vs[0] for phi, vs in videos.items()})
+    fig, ax = scores.plot()
+else:
+    fig = None
+    print("finish exercises 1 and 2 first")
+fig
+
+# %% [markdown]
+# **What to read off.** A good concept flips the slot in most seeds by φ = 1, keeps the other attributes, and flips
+# monotonically. Typical failure modes the ground truth exposes: the flip happens only for some scenes (look at which
+# seeds fail), another attribute drifts along (preservation drops — the concept learnt a correlate), or large φ breaks
+# the video (no object found).
+#
+# ## What to try next
+# - Train with `build_concept_cache(..., divergence_kind="none")` (the unweighted Δv baseline) and compare the scores.
+# - Try a harder pair (`triangle->circle`, `up->down`) and find how many cache samples and steps it needs.
+# - Compare with the shipped `red->blue` (`tw.load_concepts(generator=gen)`) using `l2vkit.toyworld.steering_eval`,
+#   which adds the prompt-swap and LEAPS-style baselines (notebook 07).
+# - Open the logit editor (notebook 08) with a bank that holds your concept: `ConceptBank` objects can be merged by
+#   training several pairs at once — pass a list of pairs to `build_concept_cache` and `train_concepts`.
