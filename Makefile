@@ -17,8 +17,8 @@ sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb), bring the p
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" scripts/make_lab_exercises.py; \
 		"$$py" -m jupytext --sync notebooks/*.py $$(ls tutorials/*.py 2>/dev/null)
 
-benchmarks:  ## measured tables (see benchmarks/)
-	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" benchmarks/measure_accuracy.py
+benchmarks:  ## every benchmark, one Markdown table (outputs/benchmarks/summary.md; see benchmarks/)
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" benchmarks/run_all.py
 
 env:  ## the environment report for bug reports
 	@py=$$(scripts/setup.sh ""); "$$py" -m l2vkit env

@@ -189,9 +189,10 @@ ax.invert_xaxis()
 fig
 
 # %% [markdown]
-# Through decode + re-encode the VLM needs a few steps before x̂0 shows the object; through Φ it "knows" the words
-# from the very first, pure-noise step. That is not clairvoyance: Φ_Ω1 is conditioned on the caption's π_Ξ and reads
-# the caption as well as the latent. Steering therefore reads steered latents through Φ with the *unsteered*
+# Through decode + re-encode the VLM needs a few steps before x̂0 shows the object; through Φ it reads the words
+# earlier. That is not clairvoyance: Φ_Ω1 is conditioned on the caption's π_Ξ and, where the latent still says
+# little (high σ), falls back on the caption; it was trained with half of its samples given another video's π, so
+# where the latent does say something, the latent wins. Steering therefore reads steered latents through Φ with the *unsteered*
 # caption's condition, so that only the latent can carry the change — and checks the pixels too (notebook 04).
 #
 # ## What to try next

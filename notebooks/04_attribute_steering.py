@@ -103,10 +103,11 @@ for phi, p_phi, p_pix, video in zip(result.phis, result.target_probability(), pi
 result.show()
 
 # %% [markdown]
-# The VLM reading the pixels follows the colour change, and so does the measurement. The fast Φ reading does not:
-# it is read with the *unsteered* caption's condition π⁻ (so that only the latent can carry the change), and the
-# shipped Φ_Ω1 leans on that condition for colour. This is why l2vkit keeps both readings and the ground truth:
-# a reading through a learned map is a model of the VLM, not the VLM.
+# The VLM reading the pixels follows the colour change, and so does the measurement — and so does the fast Φ
+# reading, although it is read with the *unsteered* caption's condition π⁻ (so that only the latent can carry the
+# change). That works because Φ_Ω1 was trained with half of its samples given another video's π: a Φ that could
+# lean on the caption would keep saying "red". l2vkit still keeps both readings and the ground truth: a reading
+# through a learned map is a model of the VLM, not the VLM.
 
 # %% [markdown]
 # ## 3. Shape and size

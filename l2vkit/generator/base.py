@@ -561,15 +561,23 @@ class VideoGenerator:
         if not guided and negative is not None:
             self.check_condition(negative, name="negative")
 
+        device = self.device  # the pipeline's execution device is slow to look up: once per call, not per step
+        checked = {}  # schedules usually return a few fixed conditions: validate each one once
+
         def scheduled(step_index: int, timestep) -> Condition:
             value = condition_schedule(step_index, timestep)
             if value is None:
                 return base
+            if id(value) in checked and checked[id(value)][0] is value:
+                return checked[id(value)][1]
+            raw = value
             value = self.check_condition(value, name=f"condition_schedule({step_index}, …)", base=base)
             if value.batch_size != batch:
                 raise ValueError(f"condition_schedule({step_index}, …) returned batch {value.batch_size}; "
                                  f"expected {batch} (the condition's)")
-            return value.to(self.device)
+            value = value.to(device)
+            checked[id(raw)] = (raw, value)
+            return value
 
         first = base
         if condition_schedule is not None:

@@ -111,9 +111,9 @@ class LTXGenerator(VideoGenerator):
             raise ValueError("LTX-Video cannot change the attention mask during sampling (the step-end callback only "
                              "replaces prompt_embeds): every condition of a schedule must keep the step-0 mask, e.g. "
                              "build them with base.with_embeds(...)")
-        embeds = condition.embeds.to(device=self.device, dtype=self.dtype)
+        embeds = condition.embeds.to(dtype=self.dtype)  # condition and negative are already on the device (sample)
         if guided:  # the pipeline runs [negative, positive] as one batch
-            embeds = torch.cat([negative.embeds.to(device=self.device, dtype=self.dtype), embeds], dim=0)
+            embeds = torch.cat([negative.embeds.to(device=embeds.device, dtype=self.dtype), embeds], dim=0)
         return {"prompt_embeds": embeds}
 
     def _from_pipeline_latents(self, latents, frames: int, height: int, width: int):

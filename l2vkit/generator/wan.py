@@ -112,7 +112,7 @@ class WanGenerator(VideoGenerator):
 
     def _callback_condition(self, condition: Condition, base: Condition, negative, guided: bool) -> dict:
         # The pipeline keeps positive and negative embeddings apart and casts them to the transformer dtype once.
-        return {"prompt_embeds": condition.embeds.to(device=self.device, dtype=self.dtype)}
+        return {"prompt_embeds": condition.embeds.to(dtype=self.dtype)}  # already on the device (see sample)
 
     def _initial_noise(self, seed: int, batch: int, frames: int, height: int, width: int):
         import torch

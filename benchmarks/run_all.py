@@ -1,0 +1,78 @@
+"""Every benchmark in one command; a Markdown table and JSON of the headline ratios.
+
+    python benchmarks/run_all.py [--quick] [--out outputs/benchmarks]      # or: make benchmarks
+
+Each benchmark runs in its own process and writes its JSON under OUT; this script reads them back and adds the
+wall-clock times of the notebook suite and of `l2vkit demo`. ``--quick`` skips the 16k-token OT case and the
+notebook suite. Ratios are always measured side by side inside one benchmark run (medians over repeats).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _run(args: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, *args], check=True, cwd=HERE.parent)
+    return time.perf_counter() - t0
+
+
+def main(argv=None):
+    from l2vkit.io import write_json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--out", default="outputs/benchmarks")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    sizes = ["256", "1024", "4096"] + ([] if args.quick else ["16384"])
+    jobs = {
+        "steering_speed": [str(HERE / "steering_speed.py")],
+        "coupling_speed": [str(HERE / "coupling_speed.py")],
+        "rho_ot_speed": [str(HERE / "rho_ot_speed.py"), "--sizes", *sizes, "--min-dense-projections", "1"],
+        "metrics_speed": [str(HERE / "metrics_speed.py")],
+        "extraction_cache": [str(HERE / "extraction_cache.py")],
+    }
+    results = {}
+    for name, cmd in jobs.items():
+        path = out / f"{name}.json"
+        _run([*cmd, "--out", str(path)])
+        results[name] = json.loads(path.read_text())
+    results["demo_s"] = _run(["-m", "l2vkit", "demo", "--out", str(out / "demo_run"), "--quiet"])
+    if not args.quick:
+        results["notebook_suite_s"] = _run(["-m", "pytest", "-q", "notebooks", "tutorials", "-p", "no:cacheprovider"])
+    s, c = results["steering_speed"], results["coupling_speed"]
+    rows = [
+        ("steered / plain sampling, K = 1", f"{s['ratios']['K=1']:.3f}×"),
+        ("steered / plain sampling, K = 4", f"{s['ratios']['K=4']:.3f}×"),
+        ("steered with a timestep window / plain", f"{s['ratios']['K=1, window (0, 0.5)']:.3f}×"),
+        ("Φ read / decode + VLM encode (batch 32)", f"{c['ratio_phi_over_decode']:.3f}×"),
+        ("concept training: naive / cached loop", f"{s['cached_speedup']:.2f}× slower"),
+        ("concept training per pair (shipped steps)", f"{s['train_s_per_pair_at_shipped_steps']:.0f} s"),
+    ]
+    for r in results["rho_ot_speed"]["results"]:
+        if "ratio_time_sorted_over_entropic" in r:
+            rows.append((f"ρ-OT sorted / dense entropic, N = {r['n']}, P = 100: time, peak memory",
+                         f"{r['ratio_time_sorted_over_entropic']:.2g}×, {r['ratio_mem_sorted_over_entropic']:.2g}×"))
+    rows.append(("cached / first extraction", f"{results['extraction_cache']['ratio']:.3f}×"))
+    rows.append(("`l2vkit demo` wall clock", f"{results['demo_s']:.0f} s"))
+    if "notebook_suite_s" in results:
+        rows.append(("notebook suite (15 notebooks) wall clock", f"{results['notebook_suite_s']:.0f} s"))
+    machine = f"{platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores, {platform.system()}"
+    table = "\n".join(["| benchmark | figure |", "|---|---|", *(f"| {a} | {b} |" for a, b in rows)])
+    text = f"Measured on: {machine}\n\n{table}\n"
+    (out / "summary.md").write_text(text)
+    write_json(out / "summary.json", {"machine": machine, "rows": rows, "results": results})
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
