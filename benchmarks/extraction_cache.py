@@ -40,7 +40,11 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=200)
     parser.add_argument("--model", default="toy")
+    parser.add_argument("--out", default="outputs/benchmarks/extraction_cache.json")
     args = parser.parse_args()
     r = run(args.videos, args.model)
+    from l2vkit.io import write_json
+
+    write_json(args.out, r)
     print(f"extraction of {r['videos']} videos (median of {r['repeats']}): first {r['first_s']:.2f} s, "
           f"cached {r['cached_s']:.3f} s, ratio {100 * r['ratio']:.2f}% (target ≤ 2%)")

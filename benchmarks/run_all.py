@@ -31,6 +31,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default="outputs/benchmarks")
+    parser.add_argument("--reuse", action="store_true", help="reuse the JSON a benchmark already wrote under OUT")
     args = parser.parse_args(argv)
     out = Path(args.out)
     sizes = ["256", "1024", "4096"] + ([] if args.quick else ["16384"])
@@ -44,7 +45,8 @@ def main(argv=None):
     results = {}
     for name, cmd in jobs.items():
         path = out / f"{name}.json"
-        _run([*cmd, "--out", str(path)])
+        if not (args.reuse and path.exists()):
+            _run([*cmd, "--out", str(path)])
         results[name] = json.loads(path.read_text())
     results["demo_s"] = _run(["-m", "l2vkit", "demo", "--out", str(out / "demo_run"), "--quiet"])
     if not args.quick:

@@ -65,7 +65,7 @@ def _gw_merge(z1, z2):
 
 
 def refit_projections(result, data, projections: int, *, steps: int | None = None, seed: int = 0,
-                      batch_size: int = 128, lr: float = 1e-3):
+                      batch_size: int = 32, lr: float = 1e-3):
     """A copy of ``result.model`` whose ρ-OT has ``projections`` projections, refitted (branches frozen)."""
     import torch
 

@@ -189,7 +189,8 @@ def format_tables(rows: dict) -> str:
     return "\n".join(lines)
 
 
-def run(seeds: int = 50, *, pairs=None, unweighted_path=None, leaps: bool = True, progress: bool = True) -> dict:
+def run(seeds: int = 50, *, pairs=None, unweighted_path=None, leaps: bool = True, concepts_path=None,
+        progress: bool = True) -> dict:
     from tqdm.auto import tqdm
 
     from ..concepts import ConceptBank
@@ -197,7 +198,8 @@ def run(seeds: int = 50, *, pairs=None, unweighted_path=None, leaps: bool = True
 
     vlm, generator = load_vlm(), load_generator()
     coupling = load_coupling(vlm=vlm, generator=generator)
-    concepts = load_concepts(generator=generator)
+    concepts = (ConceptBank.load(concepts_path, generator=generator) if concepts_path
+                else load_concepts(generator=generator))
     unweighted = ConceptBank.load(unweighted_path, generator=generator) if unweighted_path else None
     results, rows = {}, {}
     started = time.perf_counter()
@@ -217,9 +219,11 @@ def main(argv=None):
     parser.add_argument("--unweighted", default="data/toy_concepts_unweighted.safetensors",
                         help="bank trained with Δω ≡ 1 for baseline (b); '' to skip")
     parser.add_argument("--no-leaps", action="store_true")
+    parser.add_argument("--concepts", default=None, help="a concept bank file (default: the shipped toy bank)")
     parser.add_argument("--out", default="outputs/steering_eval.json")
     args = parser.parse_args(argv)
-    report = run(args.seeds, pairs=args.pairs, unweighted_path=args.unweighted or None, leaps=not args.no_leaps)
+    report = run(args.seeds, pairs=args.pairs, unweighted_path=args.unweighted or None, leaps=not args.no_leaps,
+                 concepts_path=args.concepts)
     print(format_tables(report["rows"]))
     write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds})
     print(f"\n{args.seeds} seeds per pair in {report['seconds']} s; wrote {args.out}")

@@ -1,6 +1,6 @@
 """Train the toy concept bank: one q_o per shipped contrast pair, all pairs in one batched run.
 
-    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 400] [--divergence hellinger]
+    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 1000] [--divergence hellinger]
 
 Uses the shipped toy generator, VLM and coupling. A resumable state is saved beside the output every 100 steps
 (rerun the same command after an interruption).
@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-DEFAULTS = {"samples_per_pair": 16, "timesteps_per_sample": 10, "steps": 400, "lr": 1e-3, "batch_per_pair": 8}
+DEFAULTS = {"samples_per_pair": 16, "timesteps_per_sample": 10, "steps": 1000, "lr": 1e-3, "batch_per_pair": 8}
 
 
 def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "hellinger", seed: int = 0,
