@@ -8,6 +8,7 @@ write videos, figures, ``metrics.json`` and a self-contained ``report.html`` und
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +78,10 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
     monotone = _mean_spearman(phis, probs)
     hyps_end = vlm.caption(np.stack([r.videos[-1] for r in runs]))
     hyps_start = vlm.caption(np.stack([r.videos[0] for r in runs]))
+    with warnings.catch_warnings():  # with one seed CIDEr-D is 0 by construction; the metrics JSON says seeds
+        warnings.filterwarnings("ignore", message="CIDEr-D of a single caption")
+        metrics_end = _rounded(caption_metrics(hyps_end, [[t] for t in targets]))
+        metrics_start = _rounded(caption_metrics(hyps_start, [[t] for t in targets]))
     return {
         "name": name, "pairs": list(pairs), "seeds": seeds, "phis": list(phis), "captions": captions,
         "per_pair": per_pair,
@@ -85,8 +90,8 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
         "target_probability": probs.mean(0).round(4).tolist(),
         "monotonicity_target_probability": round(monotone, 3),
         "caption_metrics": {
-            "phi=1 vs target caption": _rounded(caption_metrics(hyps_end, [[t] for t in targets])),
-            "phi=0 vs target caption": _rounded(caption_metrics(hyps_start, [[t] for t in targets])),
+            "phi=1 vs target caption": metrics_end,
+            "phi=0 vs target caption": metrics_start,
         },
         "vlm_captions_phi1": hyps_end,
         "_runs": runs,
