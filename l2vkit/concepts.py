@@ -301,8 +301,10 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     rng = torch.Generator().manual_seed(seed)
     history, start = [], 0
     state = load_state(Path(checkpoint)) if checkpoint else None
+    settings = {"lr": lr, "batch_per_pair": batch_per_pair, "loop": loop, "cache": cache.meta, "samples": len(cache)}
     if state is not None:
-        if state["names"] != names or state["steps"] != steps or state["seed"] != seed:
+        if (state["names"] != names or state["steps"] != steps or state["seed"] != seed
+                or state.get("settings") != settings):
             raise ValueError(f"checkpoint {checkpoint} is from a run with other settings; delete it to start over")
         with torch.no_grad():
             q.copy_(state["q"])
@@ -338,7 +340,8 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
             history.append({"step": step + 1, "loss": round(float(loss.detach()), 6)})
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
         if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            save_state(Path(checkpoint), {"names": names, "steps": steps, "seed": seed, "q": q.detach().clone(),
+            save_state(Path(checkpoint), {"names": names, "steps": steps, "seed": seed, "settings": settings,
+                                          "q": q.detach().clone(),
                                           "optimizer": optimizer.state_dict(), "step": step + 1, "history": history,
                                           "rng": rng.get_state()})
     bar.close()

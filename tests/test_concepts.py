@@ -112,6 +112,8 @@ def test_training_resumes_and_the_bank_roundtrips(cache, toy, tmp_path, monkeypa
     resumed = train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False, checkpoint=state,
                              checkpoint_every=1)
     assert torch.allclose(whole["red->blue"], resumed["red->blue"], atol=1e-6)
+    with pytest.raises(ValueError, match="other settings"):  # a different lr must not continue this state
+        train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False, checkpoint=state, lr=5e-3)
     path = whole.save(tmp_path / "bank.safetensors")
     again = ConceptBank.load(path, generator=gen)
     assert again.pairs == whole.pairs and torch.equal(again["desert->snow"], whole["desert->snow"])
