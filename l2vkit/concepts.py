@@ -174,19 +174,37 @@ def _mask_of(condition):
     return condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2], dtype=torch.bool)
 
 
-def _slot_distribution(vlm, coupling, x0, condition, pair, captions):
-    """The VLM's next-token distribution at the pair's slot, reading x̂0 through Φ; one prompt per caption."""
+def token_probs_by_prompt(vlm, tokens, prompts, candidates=None):
+    """``vlm.token_probs`` with one prompt per row of ``tokens`` (B, N, D); rows sharing a prompt are read in one call.
+
+    Returns a :class:`~l2vkit.vlm.base.TokenProbs` whose rows follow ``tokens`` (differentiable, like the VLM's).
+    """
     import torch
 
+    from .vlm.base import TokenProbs
+
+    if len(prompts) != tokens.shape[0]:
+        raise ValueError(f"{len(prompts)} prompts for {tokens.shape[0]} rows of visual tokens")
+    groups = {}
+    for i, prompt in enumerate(prompts):
+        groups.setdefault(prompt, []).append(i)
+    reads, order = [], []
+    for prompt, index in groups.items():
+        reads.append(vlm.token_probs(tokens[index], prompt, candidates))
+        order += index
+    back = torch.argsort(torch.tensor(order))
+
+    def stack(field):
+        return torch.cat([getattr(r, field) for r in reads])[back.to(reads[0].vocab.device)]
+
+    return TokenProbs(vocab=stack("vocab"), candidates=stack("candidates"), renormalised=stack("renormalised"),
+                      words=reads[0].words)
+
+
+def _slot_distribution(vlm, coupling, x0, condition, pair, captions):
+    """The VLM's next-token distribution at the pair's slot, reading x̂0 through Φ; one prompt per caption."""
     tokens = coupling.read(x0, condition)
-    rows = []
-    for prefix in sorted(set(slot_prefix(pair, c) for c in captions)):
-        index = [i for i, c in enumerate(captions) if slot_prefix(pair, c) == prefix]
-        rows.append((index, vlm.token_probs(tokens[index].to(vlm.device, vlm.dtype), prefix).vocab.float().cpu()))
-    out = torch.empty(len(captions), rows[0][1].shape[-1])
-    for index, probs in rows:
-        out[index] = probs
-    return out
+    return token_probs_by_prompt(vlm, tokens, [slot_prefix(pair, c) for c in captions]).vocab.float().cpu()
 
 
 # -------------------------------------------------------------------------------------------------- bank

@@ -34,21 +34,12 @@ def _caption(specs, seed: int) -> str:
     return caption(attrs.replace(**{s.slot: s.source for s in specs}))
 
 
-def _measure(video):
-    from .toyworld import measure
-
-    try:
-        return measure(video)
-    except ValueError:  # no object found: counts as wrong everywhere
-        return None
-
-
 def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: int, first_seed: int = 0,
               phis=PHIS) -> dict:
     """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` random captions (seeds from ``first_seed``); measure and
     score."""
     from .concepts import swap_word
-    from .metrics import caption_metrics
+    from .metrics import caption_metrics, monotonicity
     from .steering import sweep
 
     specs = [concepts.spec(p) for p in pairs]
@@ -61,7 +52,7 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
         runs.append(sweep(generator, text, list(pairs), phis, concepts=concepts, seed=s, vlm=vlm, coupling=coupling))
         captions.append(text)
         targets.append(target)
-    measured = [[_measure(v) for v in r.videos] for r in runs]  # seeds × φ
+    measured = [r.measure() for r in runs]  # seeds × φ; None where no object is found (counts as wrong)
     per_pair = {}
     for spec in specs:
         changed = np.array([[m is not None and m.as_dict()[spec.slot] == spec.target for m in row]
@@ -75,7 +66,7 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
     all_flipped = np.array([[m is not None and all(m.as_dict()[sp.slot] == sp.target for sp in specs)
                              for m in row] for row in measured])
     probs = np.array([r.target_probability() for r in runs])  # seeds × φ, first pair's target word through Φ
-    monotone = _mean_spearman(phis, probs)
+    monotone, _ = monotonicity(phis, probs)
     hyps_end = vlm.caption(np.stack([r.videos[-1] for r in runs]))
     hyps_start = vlm.caption(np.stack([r.videos[0] for r in runs]))
     with warnings.catch_warnings():  # with one seed CIDEr-D is 0 by construction; the metrics JSON says seeds
@@ -100,13 +91,6 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
 
 def _rounded(metrics: dict) -> dict:
     return {k: round(float(v), 4) for k, v in metrics.items() if isinstance(v, (int, float, np.floating))}
-
-
-def _mean_spearman(phis, values) -> float:
-    from scipy.stats import spearmanr
-
-    rhos = [spearmanr(phis, row).statistic for row in values if np.ptp(row) > 0]
-    return float(np.mean(rhos)) if rhos else float("nan")
 
 
 def _write_sweep_files(out: Path, sweep: dict, write_videos: bool) -> dict:

@@ -53,15 +53,9 @@ class SteeringResult:
 
     def measure(self) -> list:
         """Toy world: the attributes measured from the pixels of every video (``None`` where no object is found)."""
-        from .toyworld import measure
+        from .toyworld import measure_or_none
 
-        out = []
-        for video in self.videos:
-            try:
-                out.append(measure(video))
-            except ValueError:
-                out.append(None)
-        return out
+        return [measure_or_none(v) for v in self.videos]
 
     def plot(self, *, frames: Sequence[int] | None = None, show: bool = False):
         """A frame grid: one row per setting, ``frames`` as columns. Returns ``(fig, ax)``."""
@@ -139,17 +133,14 @@ def _latent_frame_mask(generator, frame_mask, frames: int):
     return out
 
 
-def steered_condition(generator, caption: str, strengths: Mapping[str, float], concepts):
-    """π⁻ + Σ_k φ_k q_k for ``caption`` (checked to contain every pair's source word)."""
-    from .concepts import swap_word
-
-    base = generator.encode_prompt(caption)
+def steered_condition(base, strengths: Mapping[str, float], concepts):
+    """π⁻ + Σ_k φ_k q_k: ``base`` (the caption's encoded Condition, any batch) with each concept vector added at its
+    strength (a φ of 0 adds nothing, so all-zero strengths give ``base``'s values exactly)."""
     embeds = base.embeds
     for name, phi in strengths.items():
-        swap_word(concepts.spec(name), caption)
         if phi != 0.0:
             embeds = embeds + phi * concepts[name].to(embeds.device, embeds.dtype)
-    return base, base.with_embeds(embeds)
+    return base.with_embeds(embeds)
 
 
 def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, seed: int = 0,
@@ -188,7 +179,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
          vlm=None, coupling=None) -> SteeringResult:
     import torch
 
-    from .concepts import slot_prefix
+    from .concepts import slot_prefix, swap_word
     from .coupling.data import generator_identity
     from .provenance import provenance
 
@@ -206,36 +197,36 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     if latent_mask is not None:
         reference = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
                                      return_trajectory=True).trajectory
-    videos, latents, probs = [], [], []
+    for name in {n for s in settings for n in s}:
+        swap_word(concepts.spec(name), caption)  # every pair's source word must be in the caption
+    base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
     first_pair = next(iter(settings[0]), None)
+    read_spec = concepts.spec(first_pair) if vlm is not None and coupling is not None and first_pair else None
+    hook = None
+    if latent_mask is not None:
+        keep = torch.as_tensor(~latent_mask)
+
+        def hook(i, z):  # unmasked latent frames follow the unsteered trajectory
+            z = z.clone()
+            z[:, :, keep] = reference[i + 1][:, :, keep].to(z.device, z.dtype)
+            return z
+    videos, latents, probs = [], [], []
     for strengths in settings:
-        base, steered = steered_condition(generator, caption, strengths, concepts)
+        steered = steered_condition(base, strengths, concepts)
         schedule = None
         if window is not None:
             start, end = window
             schedule = lambda i, t, s=steered, b=base: s if start <= i / steps < end else b  # noqa: E731
-        hook = None
-        if latent_mask is not None:
-            keep = torch.as_tensor(~latent_mask)
-
-            def hook(i, z, keep=keep):
-                z = z.clone()
-                z[:, :, keep] = reference[i + 1][:, :, keep].to(z.device, z.dtype)
-                return z
         run = generator.sample(base if schedule is not None else steered, steps=steps, guidance=guidance, seed=seed,
                                condition_schedule=schedule, latents_hook=hook, output="frames")
         videos.append(run.frames)
         latents.append(run.latents.cpu())
-        if vlm is not None and coupling is not None and first_pair is not None:
-            spec = concepts.spec(first_pair)
+        if read_spec is not None:
             with torch.no_grad():
-                read = coupling.token_probs(vlm, run.latents, base, slot_prefix(spec, caption),
-                                            [spec.source, spec.target])
+                read = coupling.token_probs(vlm, run.latents, base, slot_prefix(read_spec, caption),
+                                            [read_spec.source, read_spec.target])
             probs.append({w: float(p) for w, p in zip(read.words, read.candidates[0].tolist())})
-    words = None
-    if probs:
-        spec = concepts.spec(first_pair)
-        words = (spec.source, spec.target)
+    words = None if read_spec is None else (read_spec.source, read_spec.target)
     return SteeringResult(caption=caption, settings=settings, videos=np.stack(videos), latents=torch.cat(latents),
                           probs=probs or None, words=words, seed=int(seed), steps=steps, window=window,
                           frame_mask=None if latent_mask is None else latent_mask.tolist(),

@@ -40,7 +40,7 @@ from .distances import (
     gaussian_stats,
     kl_divergence,
 )
-from .ground_truth import GroundTruthScores, ground_truth_scores
+from .ground_truth import GroundTruthScores, ground_truth_scores, monotonicity
 from .video import (
     perceptual_distance,
     pixel_features,
@@ -68,6 +68,7 @@ __all__ = [
     "frechet_video_distance",
     "gaussian_stats",
     "ground_truth_scores",
+    "monotonicity",
     "kl_divergence",
     "meteor",
     "minilm_text_encoder",

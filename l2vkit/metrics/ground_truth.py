@@ -180,14 +180,26 @@ def ground_truth_scores(source, slot: str, target_word: str, measured_by_phi: Ma
         if not np.all(np.isfinite(probs)):
             raise ValueError("target_probs contains NaN or infinite values")
     series = (probs if probs is not None else flipped.astype(np.float64)).T  # (seed, phi)
-    per_seed = [_spearman(phis, s) for s in series]
-    defined = [v for v in per_seed if not math.isnan(v)]
+    mean_rho, per_seed = monotonicity(phis, series)
     return GroundTruthScores(
         slot=slot, target_word=target_word, phis=phis, seeds=seeds, accuracy=accuracy,
         flip_rate=flipped.mean(axis=1).tolist(), preservation_rate=preservation,
-        monotonicity=float(np.mean(defined)) if defined else float("nan"), monotonicity_per_seed=per_seed,
+        monotonicity=mean_rho, monotonicity_per_seed=per_seed,
         monotonicity_of="target probability" if probs is not None else "flip indicator",
         target_probability=probs.mean(axis=1).tolist() if probs is not None else None)
+
+
+def monotonicity(phis: Sequence[float], series) -> tuple[float, list[float]]:
+    """Spearman's ρ between ``phis`` and each row of ``series`` (seeds × φ), and their mean over the seeds whose ρ is
+    defined (``nan`` when none is): a constant row has no ranks to correlate and is left out.
+
+    >>> mean, per_seed = monotonicity([0, 0.5, 1], [[0.1, 0.4, 0.9], [0.2, 0.2, 0.2]])
+    >>> mean, per_seed[1] != per_seed[1]
+    (1.0, True)
+    """
+    per_seed = [_spearman(phis, np.asarray(row, dtype=np.float64)) for row in series]
+    defined = [v for v in per_seed if not math.isnan(v)]
+    return (float(np.mean(defined)) if defined else float("nan")), per_seed
 
 
 def _spearman(x: Sequence[float], y: np.ndarray) -> float:

@@ -2,7 +2,7 @@
 import contextlib
 
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes
-from .measure import Measurement, accuracy, agreement, measure, measure_details
+from .measure import Measurement, accuracy, agreement, measure, measure_details, measure_or_none
 from .render import render, trajectory
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "load_vlm",
     "measure",
     "measure_details",
+    "measure_or_none",
     "parse_caption",
     "random_attributes",
     "render",

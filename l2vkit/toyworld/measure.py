@@ -196,6 +196,14 @@ def accuracy(truth: list[Attributes], measured: list[Attributes]) -> dict[str, f
     }
 
 
+def measure_or_none(video) -> Attributes | None:
+    """:func:`measure`, or ``None`` when no object can be found (a steered or generated video can lose its object)."""
+    try:
+        return measure(video)
+    except ValueError:
+        return None
+
+
 def agreement(truth: list[Attributes], videos) -> dict[str, float]:
     """Per-attribute share of ``videos`` (e.g. generated from ``caption(truth[i])``) whose measured value matches
     ``truth``; a video in which no object can be found counts as wrong on every attribute."""
@@ -203,9 +211,8 @@ def agreement(truth: list[Attributes], videos) -> dict[str, float]:
         raise ValueError(f"need equally long non-empty truth and videos, got {len(truth)} and {len(videos)}")
     hits = {field: 0 for field in ATTRIBUTE_VALUES}
     for attrs, video in zip(truth, videos):
-        try:
-            found = measure(video)
-        except ValueError:
+        found = measure_or_none(video)
+        if found is None:
             continue
         for field in hits:
             hits[field] += getattr(found, field) == getattr(attrs, field)

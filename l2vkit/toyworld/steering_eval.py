@@ -32,10 +32,10 @@ def sample_batch(generator, condition, seed: int, *, latents=None):
 
 def steered_batch(generator, captions, pair_name: str, phi: float, concepts, seed: int):
     """Sample every caption with π⁻ + φ q for one pair (one batched run)."""
-    base = generator.encode_prompt(captions)
-    steered = base.with_embeds(base.embeds + phi * concepts[pair_name].to(base.embeds.dtype))
-    run = sample_batch(generator, steered if phi else base, seed)
-    return run
+    from ..steering import steered_condition
+
+    condition = steered_condition(generator.encode_prompt(captions), {pair_name: phi}, concepts)
+    return sample_batch(generator, condition, seed)
 
 
 def leaps_latents(generator, vlm, coupling, z0, condition, prefixes, target: str, *, steps: int = 30,
@@ -45,18 +45,14 @@ def leaps_latents(generator, vlm, coupling, z0, condition, prefixes, target: str
     pull back to ``z0``."""
     import torch
 
+    from ..concepts import token_probs_by_prompt
+
     z = z0.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([z], lr=lr)
     target_id = vlm.word_ids(target)[0]
-    groups = {}
-    for i, p in enumerate(prefixes):
-        groups.setdefault(p, []).append(i)
     for _ in range(steps):
-        tokens = coupling.read(z, condition)
-        log_p = z.new_zeros(())
-        for prefix, index in groups.items():
-            probs = vlm.token_probs(tokens[index], prefix).vocab
-            log_p = log_p + probs[:, target_id].clamp_min(1e-12).log().sum()
+        probs = token_probs_by_prompt(vlm, coupling.read(z, condition), prefixes).vocab
+        log_p = probs[:, target_id].clamp_min(1e-12).log().sum()
         temporal = (z[:, :, 1:] - z[:, :, :-1]).pow(2).mean()
         loss = -log_p / len(prefixes) + smooth * temporal + prior * (z - z0).pow(2).mean()
         optimizer.zero_grad(set_to_none=True)
@@ -68,12 +64,10 @@ def leaps_latents(generator, vlm, coupling, z0, condition, prefixes, target: str
 def measured_or_none(video) -> dict:
     """The measured attributes as a dict; every value ``None`` when no object can be found (counts as wrong)."""
     from .attributes import ATTRIBUTE_VALUES
-    from .measure import measure
+    from .measure import measure_or_none
 
-    try:
-        return measure(video).as_dict()
-    except ValueError:
-        return {field: None for field in ATTRIBUTE_VALUES}
+    found = measure_or_none(video)
+    return found.as_dict() if found is not None else {field: None for field in ATTRIBUTE_VALUES}
 
 
 def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, unweighted=None, leaps: bool = True,
@@ -111,19 +105,15 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
 
 def _target_prob(vlm, coupling, latents, condition, prefixes, pair) -> list[float]:
     """P(target) renormalised over the pair's two words, read through Φ with the unsteered condition."""
-    tokens = coupling.read(latents, condition)
-    out = np.zeros(len(prefixes))
-    for prefix in set(prefixes):
-        index = [i for i, p in enumerate(prefixes) if p == prefix]
-        probs = vlm.token_probs(tokens[index], prefix, [pair.source, pair.target]).renormalised[:, 1]
-        out[index] = probs.float().cpu().numpy()
-    return out.round(5).tolist()
+    from ..concepts import token_probs_by_prompt
+
+    read = token_probs_by_prompt(vlm, coupling.read(latents, condition), prefixes, [pair.source, pair.target])
+    return read.renormalised[:, 1].float().cpu().numpy().round(5).tolist()
 
 
 def scores(result: dict) -> dict:
     """Flip rate, flip rate where the prompt swap renders the target, preservation, and monotonicity over φ."""
-    from scipy.stats import spearmanr
-
+    from ..metrics import monotonicity
     from .attributes import parse_caption
 
     slot, target = result["slot"], result["target"]
@@ -150,13 +140,9 @@ def scores(result: dict) -> dict:
     phi_keys = [f"phi={p:g}" for p in PHIS]
     probs = np.array([result["target_prob"][k] for k in phi_keys]).T  # (seeds, φ)
     hits = np.array([[m[slot] == target for m in measured[k]] for k in phi_keys], dtype=float).T
-    rhos_prob, rhos_hit = [], []
-    for p, h in zip(probs, hits):
-        rhos_prob.append(1.0 if np.ptp(p) == 0 else spearmanr(PHIS, p).statistic)
-        if np.ptp(h) > 0:
-            rhos_hit.append(spearmanr(PHIS, h).statistic)
-    row["monotonic_prob_spearman"] = float(np.mean(rhos_prob))
-    row["monotonic_measured_spearman"] = float(np.mean(rhos_hit)) if rhos_hit else float("nan")
+    # seeds whose sequence is constant have no rank correlation and are left out (as in ground_truth_scores)
+    row["monotonic_prob_spearman"] = monotonicity(PHIS, probs)[0]
+    row["monotonic_measured_spearman"] = monotonicity(PHIS, hits)[0]
     row["flip_by_phi"] = {k: float(hits[:, i].mean()) for i, k in enumerate(phi_keys)}
     row["swap_renders_target"] = float(swap_ok.mean())
     row["unsteered_as_captioned"] = as_captioned(unsteered)
