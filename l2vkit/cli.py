@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # fit / concepts / steer: the implementations are in l2vkit/commands.py
     from . import commands
+    from .commands import REAL_SAMPLES_PER_PAIR
     from .toyworld.train_concepts import DEFAULTS as CONCEPT_DEFAULTS
 
     exit_codes = ("Exit status: 0 done; 2 bad input, a missing or damaged file, or models that do not match "
@@ -154,8 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     concepts.add_argument("--divergence", default="hellinger", choices=("hellinger", "kl", "js", "none"),
                           help="how the change Δω of the VLM's distribution weights Δv: hellinger (default), kl, "
                                "js, or none (the unweighted baseline)")
-    concepts.add_argument("--samples-per-pair", type=int, default=CONCEPT_DEFAULTS["samples_per_pair"], metavar="N",
-                          help=f"π⁻ captions sampled per pair (default: {CONCEPT_DEFAULTS['samples_per_pair']})")
+    concepts.add_argument("--samples-per-pair", type=int, default=None, metavar="N",
+                          help=f"π⁻ samples per pair, drawn as one batch (default: {CONCEPT_DEFAULTS['samples_per_pair']} "
+                               f"on the toy world, {REAL_SAMPLES_PER_PAIR} for real generators)")
     concepts.add_argument("--timesteps-per-sample", type=int, default=CONCEPT_DEFAULTS["timesteps_per_sample"],
                           metavar="N", help="steps of each sampled trajectory used for training "
                                             f"(default: {CONCEPT_DEFAULTS['timesteps_per_sample']})")

@@ -17,6 +17,7 @@ from pathlib import Path
 TOY_COUPLING = "toy_coupling.safetensors"
 TOY_CONCEPTS = "toy_concepts.safetensors"
 TOY_PAIRS = "contrast_pairs.yaml"
+REAL_SAMPLES_PER_PAIR = 16  # π⁻ samples per pair for real generators (one sampling batch)
 
 
 # ------------------------------------------------------------------------------------------------- helpers
@@ -271,15 +272,18 @@ def concepts(args) -> int:
 
 def _concepts(args) -> int:
     from .pairs import load_pairs
+    from .toyworld.train_concepts import DEFAULTS as TOY_CONCEPT_DEFAULTS
 
+    toy_generator = _is_shipped_toy(args.generator, "generator")
+    if args.samples_per_pair is None:  # a real generator samples them as one batch: keep it small on a GPU
+        args.samples_per_pair = TOY_CONCEPT_DEFAULTS["samples_per_pair"] if toy_generator else REAL_SAMPLES_PER_PAIR
     for value, option in ((args.steps, "--steps"), (args.samples_per_pair, "--samples-per-pair"),
                           (args.timesteps_per_sample, "--timesteps-per-sample"),
                           (args.batch_per_pair, "--batch-per-pair")):
         _positive(value, option)
     if not (args.lr > 0 and math.isfinite(args.lr)):
         raise ValueError(f"--lr {args.lr}: expected a positive number")
-    toy = _is_shipped_toy(args.vlm, "vlm") and _is_shipped_toy(args.generator, "generator")
-    toy_generator = _is_shipped_toy(args.generator, "generator")
+    toy = _is_shipped_toy(args.vlm, "vlm") and toy_generator
     pairs_file = _existing_file(args.pairs, "pairs") if args.pairs else _data_file(TOY_PAIRS)
     from .toyworld import ATTRIBUTE_VALUES
 

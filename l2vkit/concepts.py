@@ -128,6 +128,8 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
     import torch
     from tqdm.auto import tqdm
 
+    from .coupling.data import generator_identity, vlm_identity
+
     if divergence_kind not in DIVERGENCES:
         raise ValueError(f"divergence {divergence_kind!r}; choose one of {', '.join(DIVERGENCES)}")
     if not pairs:
@@ -164,7 +166,8 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
             sample_captions += list(zip(minus, plus))
     data = {k: torch.cat(v) for k, v in parts.items()}
     meta = {"samples_per_pair": samples_per_pair, "timesteps_per_sample": timesteps_per_sample, "steps": steps,
-            "divergence": divergence_kind, "seed": seed, "coupling": coupling.meta.get("created")}
+            "divergence": divergence_kind, "seed": seed, "coupling": coupling.meta.get("created"),
+            "generator": generator_identity(generator), "vlm": vlm_identity(vlm)}
     return ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
 
 
@@ -280,13 +283,18 @@ class ConceptBank:
         from .coupling.data import generator_identity
 
         saved, given = self.meta.get("generator", {}), generator_identity(generator)
-        if saved.get("model_id") != given["model_id"] or saved.get("text_dim") != given["text_dim"]:
+        keys = ("model_id", "weights", "text_dim")
+        if any(saved.get(k) != given[k] for k in keys):
             raise ValueError(f"this concept bank was trained for generator {saved.get('model_id')!r} "
-                             f"(text_dim {saved.get('text_dim')}), but the generator is {given['model_id']!r} "
-                             f"(text_dim {given['text_dim']}); train concepts for it (`l2vkit concepts`)")
+                             f"({_fmt_keys(saved, keys[1:])}), but the generator is {given['model_id']!r} "
+                             f"({_fmt_keys(given, keys[1:])}); train concepts for it (`l2vkit concepts`)")
         shape = tuple(next(iter(self.vectors.values())).shape)
         if shape[-1] != given["text_dim"]:
             raise ValueError(f"concept vectors have width {shape[-1]}, the generator's condition {given['text_dim']}")
+
+
+def _fmt_keys(identity: dict, keys) -> str:
+    return ", ".join(f"{k} {identity.get(k)}" for k in keys)
 
 
 # ---------------------------------------------------------------------------------------------- training

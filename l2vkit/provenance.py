@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import importlib.metadata
 import platform
 import sys
@@ -30,6 +31,35 @@ def provenance(**extra) -> dict:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **extra,
     }
+
+
+def weights_fingerprint(model_id) -> str | None:
+    """A short hash of a local model folder's weight files (``None`` for hub ids): a model retrained in place keeps
+    its folder name, so artifacts fitted to the old weights must be told apart by content."""
+    from pathlib import Path
+
+    try:
+        folder = Path(str(model_id))
+        if not folder.is_dir():
+            return None
+        files = sorted(p for p in folder.rglob("*") if p.suffix in (".safetensors", ".bin", ".pt") and p.is_file())
+    except OSError:
+        return None
+    if not files:
+        return None
+    return _hash_files(tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files), str(folder))
+
+
+@functools.lru_cache(maxsize=16)
+def _hash_files(files: tuple, root: str) -> str:
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    for name, _, _ in files:  # size and mtime only key the cache; the hash is of names relative to root and bytes
+        digest.update(str(Path(name).relative_to(root)).encode())
+        digest.update(Path(name).read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def canonical_model_id(model_id) -> str:

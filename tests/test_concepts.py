@@ -1,9 +1,11 @@
 """Concept vectors: divergences, captions, the cache, batched training (cached vs naive), the bank and its errors."""
 import math
+import shutil
 
 import numpy as np
 import pytest
 import torch
+from safetensors.torch import load_file, save_file
 
 from l2vkit import toyworld
 from l2vkit.concepts import (ConceptBank, build_concept_cache, divergence, slot_prefix, swap_word, toy_captions,
@@ -129,6 +131,15 @@ def test_a_bank_for_another_generator_is_refused(toy, tmp_path):
     bank = toyworld.load_concepts()
     with pytest.raises(ValueError, match=r"trained for generator 'toy:toy_generator'.*but the generator is"):
         bank.check_generator(tiny_generator("wan"))
+    # the same folder retrained in place: same id, other weights
+    folder = tmp_path / "toy_generator"
+    shutil.copytree(toyworld.load_generator().model_id, folder)
+    retrained = folder / "transformer" / "diffusion_pytorch_model.safetensors"
+    weights = load_file(retrained)
+    save_file({k: v + 0.01 for k, v in weights.items()}, str(retrained))
+    bank.meta["generator"]["model_id"] = str(folder)  # as if trained on the copy before it was retrained
+    with pytest.raises(ValueError, match=r"weights \w{16}\), but the generator is .*weights \w{16}"):
+        bank.check_generator(toyworld.load_generator(folder=folder))
     broken = tmp_path / "bank.safetensors"
     broken.write_bytes(b"\x00" * 40)
     with pytest.raises(ValueError, match="corrupted"):

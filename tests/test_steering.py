@@ -79,3 +79,23 @@ def test_bad_input(toy):
         steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_mask=[True] * 4)
     with pytest.raises(ValueError, match="phis is empty"):
         sweep(gen, CAPTION, "red->blue", [], concepts=bank)
+
+
+@pytest.mark.integration
+def test_steering_eval_scores_every_method_from_the_same_noise(toy):
+    from l2vkit.toyworld import steering_eval as se
+
+    vlm, gen, coupling, bank = toy
+    result = se.evaluate_pair(gen, vlm, coupling, bank, "red->blue", range(3), unweighted=bank, leaps=True)
+    assert set(result["measured"]) == {f"phi={p:g}" for p in se.PHIS} | {"prompt_swap", "unweighted", "leaps"}
+    # the unweighted baseline was given the same bank, so it is the φ = 1 run, seed for seed
+    assert result["measured"]["unweighted"] == result["measured"]["phi=1"]
+    odds, probs = result["target_log_odds"], result["target_prob"]
+    for name in odds:  # log-odds and P(target) order the runs alike
+        assert np.array_equal(np.argsort(odds[name], kind="stable"), np.argsort(probs[name], kind="stable")) or \
+            np.allclose(probs[name], np.round(probs[name]))
+    row = se.scores(result)
+    assert row["steered"]["flip"] == np.mean([m["colour"] == "blue" for m in result["measured"]["phi=1"]])
+    assert 0 <= row["steered"]["preserved"] <= 1 and -1 <= row["monotonic_prob_spearman"] <= 1
+    table = se.format_tables({"red->blue": {"family": "attribute", **row}})
+    assert "| red->blue | L2V φ=1 |" in table and "| red->blue | LEAPS-style |" in table

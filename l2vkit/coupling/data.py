@@ -183,13 +183,15 @@ def toy_coupling_data(vlm, generator, count: int, *, seed: int = 0, offset: int 
 
 
 def vlm_identity(vlm) -> dict:
-    from ..provenance import canonical_model_id
+    from ..provenance import canonical_model_id, weights_fingerprint
 
-    return {"model_id": canonical_model_id(vlm.model_id), "revision": vlm.revision, "tokens_width": vlm.hidden_size}
+    return {"model_id": canonical_model_id(vlm.model_id), "revision": vlm.revision,
+            "weights": weights_fingerprint(vlm.model_id), "tokens_width": vlm.hidden_size}
 
 
 def generator_identity(generator) -> dict:
-    from ..provenance import canonical_model_id
+    from ..provenance import canonical_model_id, weights_fingerprint
 
     return {"model_id": canonical_model_id(generator.model_id), "revision": generator.revision,
-            "text_dim": generator.text_dim, "latent_channels": generator.latent_channels}
+            "weights": weights_fingerprint(generator.model_id), "text_dim": generator.text_dim,
+            "latent_channels": generator.latent_channels}

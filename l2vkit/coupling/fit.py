@@ -236,9 +236,11 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     rng = torch.Generator().manual_seed(seed)
     history, stage_index, step, optimizer, seconds = [], 0, 0, None, 0.0
     state = load_state(Path(checkpoint)) if checkpoint else None
+    # a checkpoint resumes only the same run: same settings and data built by the same models (weights included)
+    settings = {"batch_size": batch_size, "rho_batch_size": rho_batch_size, "lr": lr,
+                "condition_swap": condition_swap, "samples": len(data),
+                "models": {"vlm": data.meta.get("vlm"), "generator": data.meta.get("generator")}}
     if state is not None:
-        settings = {"batch_size": batch_size, "rho_batch_size": rho_batch_size, "lr": lr,
-                    "condition_swap": condition_swap, "samples": len(data)}
         if (state["config"] != config.as_dict() or state["steps"] != steps or state["seed"] != seed
                 or state.get("settings") != settings):
             raise ValueError(f"checkpoint {checkpoint} is from a run with other settings; delete it to start over")
@@ -285,9 +287,8 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
             if checkpoint and (step % checkpoint_every == 0 or step == n_steps):
                 done_stage = step == n_steps
                 save_state(Path(checkpoint), {
-                    "config": config.as_dict(), "steps": steps, "seed": seed, "settings": {
-                        "batch_size": batch_size, "rho_batch_size": rho_batch_size, "lr": lr,
-                        "condition_swap": condition_swap, "samples": len(data)}, "model": model.state_dict(),
+                    "config": config.as_dict(), "steps": steps, "seed": seed, "settings": settings,
+                    "model": model.state_dict(),
                     "optimizer": None if done_stage else optimizer.state_dict(),
                     "stage_index": stage_index + 1 if done_stage else stage_index, "step": 0 if done_stage else step,
                     "history": history, "rng": rng.get_state(), "seconds": time.perf_counter() - started})

