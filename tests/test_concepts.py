@@ -138,7 +138,7 @@ def test_a_bank_for_another_generator_is_refused(toy, tmp_path):
     weights = load_file(retrained)
     save_file({k: v + 0.01 for k, v in weights.items()}, str(retrained))
     bank.meta["generator"]["model_id"] = str(folder)  # as if trained on the copy before it was retrained
-    with pytest.raises(ValueError, match=r"weights \w{16}\), but the generator is .*weights \w{16}"):
+    with pytest.raises(ValueError, match=r"weights \w{16}, text_dim 384\), but the generator is .*weights \w{16}"):
         bank.check_generator(toyworld.load_generator(folder=folder))
     broken = tmp_path / "bank.safetensors"
     broken.write_bytes(b"\x00" * 40)

@@ -77,7 +77,7 @@ def test_finetuning_sigma_shift_is_the_samplers():
 
     from l2vkit.toyworld.train_generator import shifted_sigma
 
+    # the scheduler's own σ table (its training grid) with and without the shift
     plain, shifted = FlowMatchEulerDiscreteScheduler(shift=1.0), FlowMatchEulerDiscreteScheduler(shift=2.0)
-    plain.set_timesteps(25)
-    shifted.set_timesteps(25)
-    assert np.allclose(shifted_sigma(plain.sigmas[:-1].numpy(), 2.0), shifted.sigmas[:-1].numpy(), atol=1e-6)
+    assert np.allclose(shifted_sigma(plain.sigmas.numpy(), 2.0), shifted.sigmas.numpy(), atol=1e-6)
+    assert not np.allclose(plain.sigmas.numpy(), shifted.sigmas.numpy(), atol=1e-2)
