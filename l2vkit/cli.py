@@ -87,7 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     # fit / concepts / steer: the implementations are in l2vkit/commands.py
     from . import commands
-    from .commands import REAL_SAMPLES_PER_PAIR
     from .toyworld.train_concepts import DEFAULTS as CONCEPT_DEFAULTS
 
     exit_codes = ("Exit status: 0 done; 2 bad input, a missing or damaged file, or models that do not match "
@@ -157,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                                "js, or none (the unweighted baseline)")
     concepts.add_argument("--samples-per-pair", type=int, default=None, metavar="N",
                           help=f"π⁻ samples per pair, drawn as one batch (default: {CONCEPT_DEFAULTS['samples_per_pair']} "
-                               f"on the toy world, {REAL_SAMPLES_PER_PAIR} for real generators)")
+                               f"on the toy world, {commands.REAL_SAMPLES_PER_PAIR} for real generators)")
     concepts.add_argument("--timesteps-per-sample", type=int, default=CONCEPT_DEFAULTS["timesteps_per_sample"],
                           metavar="N", help="steps of each sampled trajectory used for training "
                                             f"(default: {CONCEPT_DEFAULTS['timesteps_per_sample']})")

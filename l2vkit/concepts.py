@@ -260,19 +260,14 @@ class ConceptBank:
     @classmethod
     def load(cls, path, *, generator=None) -> "ConceptBank":
         """Load a bank; with ``generator`` given, refuse one trained for another generator (the error names both)."""
-        from .io import load_safetensors
+        from .io import load_artifact
         from .pairs import ContrastPair
 
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(".safetensors")
-        tensors, metadata = load_safetensors(path, "concept bank")
-        if METADATA_KEY not in metadata:
-            raise ValueError(f"{path} is a safetensors file but not an l2vkit concept bank")
-        header = json.loads(metadata[METADATA_KEY])
-        if header.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path} has concept-bank format {header.get('format_version')}; this l2vkit reads "
-                             f"{FORMAT_VERSION} — retrain with `l2vkit concepts`")
+        tensors, header = load_artifact(path, "concept bank", METADATA_KEY, FORMAT_VERSION,
+                                        "retrain with `l2vkit concepts`")
         specs = {n: ContrastPair(**p) for n, p in header["pairs"].items()}
         bank = cls({n: tensors[n] for n in specs}, specs, header["meta"], header.get("history", []))
         if generator is not None:
@@ -280,21 +275,17 @@ class ConceptBank:
         return bank
 
     def check_generator(self, generator) -> None:
-        from .coupling.data import generator_identity
+        from .coupling.data import describe_identity, generator_identity
 
         saved, given = self.meta.get("generator", {}), generator_identity(generator)
         keys = ("model_id", "weights", "text_dim")
         if any(saved.get(k) != given[k] for k in keys):
             raise ValueError(f"this concept bank was trained for generator {saved.get('model_id')!r} "
-                             f"({_fmt_keys(saved, keys[1:])}), but the generator is {given['model_id']!r} "
-                             f"({_fmt_keys(given, keys[1:])}); train concepts for it (`l2vkit concepts`)")
+                             f"({describe_identity(saved, keys[1:])}), but the generator is {given['model_id']!r} "
+                             f"({describe_identity(given, keys[1:])}); train concepts for it (`l2vkit concepts`)")
         shape = tuple(next(iter(self.vectors.values())).shape)
         if shape[-1] != given["text_dim"]:
             raise ValueError(f"concept vectors have width {shape[-1]}, the generator's condition {given['text_dim']}")
-
-
-def _fmt_keys(identity: dict, keys) -> str:
-    return ", ".join(f"{k} {identity.get(k)}" for k in keys)
 
 
 # ---------------------------------------------------------------------------------------------- training

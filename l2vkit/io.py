@@ -68,3 +68,16 @@ def load_safetensors(path, what: str = "artifact"):
         raise ValueError(f"{what} file {path} is corrupted or not a safetensors file ({err}); "
                          "restore it or recreate it") from None
     return tensors, metadata
+
+
+def load_artifact(path, what: str, metadata_key: str, format_version: int, remedy: str):
+    """``(tensors, header)`` of an l2vkit artifact: a safetensors file whose metadata holds a JSON header under
+    ``metadata_key`` written at ``format_version``; errors name the file and say what to do (``remedy``)."""
+    tensors, metadata = load_safetensors(path, what)
+    if metadata_key not in metadata:
+        raise ValueError(f"{path} is a safetensors file but not an l2vkit {what} (no '{metadata_key}' header)")
+    header = json.loads(metadata[metadata_key])
+    if header.get("format_version") != format_version:
+        raise ValueError(f"{path} has {what} format {header.get('format_version')}; this l2vkit reads "
+                         f"{format_version} — {remedy}")
+    return tensors, header

@@ -138,7 +138,7 @@ def test_a_bank_for_another_generator_is_refused(toy, tmp_path):
     weights = load_file(retrained)
     save_file({k: v + 0.01 for k, v in weights.items()}, str(retrained))
     bank.meta["generator"]["model_id"] = str(folder)  # as if trained on the copy before it was retrained
-    with pytest.raises(ValueError, match=r"weights \w{16}, text_dim 384\), but the generator is .*weights \w{16}"):
+    with pytest.raises(ValueError, match=r"weights='\w{16}', text_dim=384\), but the generator is .*weights='\w{16}'"):
         bank.check_generator(toyworld.load_generator(folder=folder))
     broken = tmp_path / "bank.safetensors"
     broken.write_bytes(b"\x00" * 40)
@@ -156,3 +156,23 @@ def test_shipped_bank_covers_the_shipped_pairs():
     assert all(torch.isfinite(bank[n]).all() and bank[n].abs().max() > 0 for n in bank.pairs)
     assert bank.meta["generator"]["model_id"] == "toy:toy_generator"
     assert not math.isnan(bank.meta["train_seconds"])
+
+
+@pytest.mark.unit
+def test_weights_fingerprint_tells_retrained_folders_apart(tmp_path, monkeypatch):
+    from l2vkit import provenance
+
+    def fingerprint(content: bytes):  # the cache is keyed by mtime, which two quick writes may share
+        (tmp_path / "model.safetensors").write_bytes(content)
+        provenance._hash_files.cache_clear()
+        return provenance.weights_fingerprint(tmp_path)
+
+    first = fingerprint(bytes(range(256)) * 64)
+    assert len(first) == 16 and provenance.weights_fingerprint("org/hub-id") is None
+    assert fingerprint(bytes(range(256)) * 63 + bytes(256)) != first
+    # a file too large to read whole is hashed by its size and two ends: a change at either end still shows
+    monkeypatch.setattr(provenance, "_WHOLE_FILE_BYTES", 1024)
+    big = bytearray(range(256)) * 64
+    before = fingerprint(bytes(big))
+    big[-3] ^= 1
+    assert fingerprint(bytes(big)) != before

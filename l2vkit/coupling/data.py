@@ -189,6 +189,11 @@ def vlm_identity(vlm) -> dict:
             "weights": weights_fingerprint(vlm.model_id), "tokens_width": vlm.hidden_size}
 
 
+def describe_identity(identity: dict, keys) -> str:
+    """``"weights='…', text_dim=384"``: the named fields of an identity, for errors that compare two models."""
+    return ", ".join(f"{k}={identity.get(k)!r}" for k in keys)
+
+
 def generator_identity(generator) -> dict:
     from ..provenance import canonical_model_id, weights_fingerprint
 

@@ -84,19 +84,13 @@ class CouplingResult:
     @classmethod
     def load(cls, path, *, vlm=None, generator=None, device=None) -> "CouplingResult":
         """Load a saved coupling; with ``vlm`` / ``generator`` given, refuse one fitted for other models."""
-        from ..io import load_safetensors
+        from ..io import load_artifact
         from .networks import Coupling
 
         path = Path(path)
         if path.suffix != ".safetensors" and path.with_suffix(".safetensors").exists():
             path = path.with_suffix(".safetensors")
-        tensors, metadata = load_safetensors(path, "coupling")
-        if METADATA_KEY not in metadata:
-            raise ValueError(f"{path} is a safetensors file but not an l2vkit coupling (no '{METADATA_KEY}' header)")
-        header = json.loads(metadata[METADATA_KEY])
-        if header.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path} has coupling format {header.get('format_version')}; this l2vkit reads "
-                             f"{FORMAT_VERSION} — refit with `l2vkit fit`")
+        tensors, header = load_artifact(path, "coupling", METADATA_KEY, FORMAT_VERSION, "refit with `l2vkit fit`")
         config = CouplingConfig(**header["config"])
         model = Coupling(config)
         try:
@@ -109,7 +103,7 @@ class CouplingResult:
 
     def check_models(self, *, vlm=None, generator=None) -> None:
         """Raise ``ValueError`` naming both sides when ``vlm`` / ``generator`` are not the models Φ was fitted for."""
-        from .data import generator_identity, vlm_identity
+        from .data import describe_identity, generator_identity, vlm_identity
 
         for role, model, identity in (("VLM", vlm, vlm_identity), ("generator", generator, generator_identity)):
             if model is None:
@@ -119,13 +113,9 @@ class CouplingResult:
             diffs = [k for k in sorted(set(saved) | set(given)) if saved.get(k) != given.get(k)]
             if diffs:
                 raise ValueError(
-                    f"this coupling was fitted for {role} {saved.get('model_id')!r} ({_fmt(saved, diffs)}), "
-                    f"but the loaded {role} is {given.get('model_id')!r} ({_fmt(given, diffs)}); "
+                    f"this coupling was fitted for {role} {saved.get('model_id')!r} ({describe_identity(saved, diffs)}), "
+                    f"but the loaded {role} is {given.get('model_id')!r} ({describe_identity(given, diffs)}); "
                     "fit a coupling for these models (`l2vkit fit`)")
-
-
-def _fmt(identity: dict, keys) -> str:
-    return ", ".join(f"{k}={identity.get(k)!r}" for k in keys)
 
 
 def _condition_parts(condition):

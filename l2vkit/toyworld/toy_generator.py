@@ -11,6 +11,7 @@ from pathlib import Path
 
 #: Prompt length the toy generator is trained with (MiniLM word pieces incl. [CLS]/[SEP], zero-padded).
 MAX_SEQUENCE_LENGTH = 24
+SAMPLER_SHIFT = 2.0  # the Euler scheduler's time shift (the transformer's fine-tuning trains on the same σ)
 TEXT_DIM = 384  # all-MiniLM-L6-v2 hidden size
 Z_DIM = 16
 
@@ -63,7 +64,7 @@ def build_transformer(seed: int = 0):
 def build_scheduler():
     from diffusers import FlowMatchEulerDiscreteScheduler
 
-    return FlowMatchEulerDiscreteScheduler(shift=2.0)
+    return FlowMatchEulerDiscreteScheduler(shift=SAMPLER_SHIFT)
 
 
 def assemble_pipeline(vae, transformer, scheduler=None):

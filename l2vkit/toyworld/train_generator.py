@@ -239,7 +239,8 @@ def export(out: Path, vae, transformer, info: dict) -> None:
 
 def train(out="data/toy_generator", *, vae_steps: int = 1500, vae_schedule_steps: int | None = 2000,
           vae_batch: int = 16, vae_lr: float = 2e-3, latent_videos: int = 12800, steps: int = 6000, batch: int = 64,
-          lr: float = 1e-3, finetune_steps: int = 8000, finetune_lr: float = 5e-4, finetune_shift: float = 2.0,
+          lr: float = 1e-3, finetune_steps: int = 8000, finetune_lr: float = 5e-4,
+          finetune_shift: float = tg.SAMPLER_SHIFT,
           seed: int = 0, minutes: float | None = None, progress: bool = True):
     """Defaults reproduce the shipped checkpoint: the VAE follows a 2,000-step cosine and stops at 1,500 (its
     reconstructions already measured right), then 6,000 transformer steps with logit-normal σ and 8,000 more with
@@ -289,7 +290,8 @@ def main(argv=None):
     parser.add_argument("--finetune-steps", type=int, default=8000,
                         help="steps after --steps with σ shifted as the sampler shifts it (0: none)")
     parser.add_argument("--finetune-lr", type=float, default=5e-4)
-    parser.add_argument("--finetune-shift", type=float, default=2.0)
+    parser.add_argument("--finetune-shift", type=float, default=tg.SAMPLER_SHIFT,
+                        help=f"σ shift while fine-tuning (default {tg.SAMPLER_SHIFT:g}, the sampler's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float, help="stop (and save) after this many minutes per stage")
     args = parser.parse_args(argv)
