@@ -154,6 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
     concepts.add_argument("--divergence", default="hellinger", choices=("hellinger", "kl", "js", "none"),
                           help="how the change Δω of the VLM's distribution weights Δv: hellinger (default), kl, "
                                "js, or none (the unweighted baseline)")
+    concepts.add_argument("--omega-read", default="two_paths", choices=("two_paths", "same_latent"),
+                          help="where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (two_paths, "
+                               "default) or both from the π⁻ trajectory's latent (same_latent, one sampling run less)")
     concepts.add_argument("--samples-per-pair", type=int, default=None, metavar="N",
                           help=f"π⁻ samples per pair, drawn as one batch (default: {CONCEPT_DEFAULTS['samples_per_pair']} "
                                f"on the toy world, {commands.REAL_SAMPLES_PER_PAIR} for real generators)")

@@ -317,7 +317,7 @@ def _concepts(args) -> int:
     cache = build_concept_cache(generator, vlm, coupling, pairs, captions=captions,
                                 samples_per_pair=args.samples_per_pair,
                                 timesteps_per_sample=args.timesteps_per_sample, divergence_kind=args.divergence,
-                                seed=args.seed, progress=progress)
+                                omega_read=args.omega_read, seed=args.seed, progress=progress)
     cached = time.perf_counter()
     checkpoint = out.with_name(out.stem + ".train_state.pt")
     bank = train_concepts(generator, cache, pairs, steps=args.steps, lr=args.lr, batch_per_pair=args.batch_per_pair,

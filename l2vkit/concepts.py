@@ -23,6 +23,8 @@ import numpy as np
 FORMAT_VERSION = 1
 METADATA_KEY = "l2vkit_concepts"
 DIVERGENCES = ("hellinger", "kl", "js", "none")
+#: Where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (default), or both from π⁻'s z_t.
+OMEGA_READS = ("two_paths", "same_latent")
 
 
 # --------------------------------------------------------------------------------------------- divergences
@@ -117,13 +119,17 @@ class ConceptCache:
 
 def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: Mapping[str, Sequence[str]] | None = None,
                         samples_per_pair: int = 16, timesteps_per_sample: int = 10, steps: int | None = None,
-                        divergence_kind: str = "hellinger", seed: int = 0, progress: bool = True) -> ConceptCache:
+                        divergence_kind: str = "hellinger", omega_read: str = "two_paths", seed: int = 0,
+                        progress: bool = True) -> ConceptCache:
     """Sample π⁻ trajectories for every pair and cache (z_t, t, G(z_t, π⁻, t), Δv, Δω) along them.
 
     ``captions[pair.name]``: the π⁻ captions to use (default: toy captions with the source word at the slot, one per
     sample). Each caption is sampled once (seed ``seed + k``) and ``timesteps_per_sample`` evenly spaced steps of its
-    trajectory become samples. Δω reads x̂0± through ``coupling`` (Φ_Ω1, no decode) with the VLM's whole next-token
-    distribution at the slot.
+    trajectory become samples; Δv is taken at the π⁻ trajectory's z_t. Δω reads x̂0 through ``coupling`` (Φ_Ω1, no
+    decode) with the VLM's whole next-token distribution at the slot, along the two paths: the π⁻ trajectory and
+    the π⁺ trajectory from the same noise (``omega_read="two_paths"``, one more sampling run per pair). With
+    ``"same_latent"`` both x̂0 come from the π⁻ trajectory's z_t (no extra run); there Δω falls to ≈ 0 once the
+    trajectory has committed to π⁻ (the late steps), so those steps barely train q_o although steering applies it.
     """
     import torch
     from tqdm.auto import tqdm
@@ -132,6 +138,8 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
 
     if divergence_kind not in DIVERGENCES:
         raise ValueError(f"divergence {divergence_kind!r}; choose one of {', '.join(DIVERGENCES)}")
+    if omega_read not in OMEGA_READS:
+        raise ValueError(f"omega_read={omega_read!r}; choose one of {', '.join(OMEGA_READS)}")
     if not pairs:
         raise ValueError("no contrast pairs given")
     coupling.check_models(vlm=vlm, generator=generator)
@@ -145,6 +153,8 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
         cond_m, cond_p = generator.encode_prompt(minus), generator.encode_prompt(plus)
         with torch.no_grad():
             run = generator.sample(cond_m, steps=steps, seed=seed + k, return_trajectory=True)
+            run_p = (generator.sample(cond_p, steps=steps, seed=seed + k, return_trajectory=True)
+                     if omega_read == "two_paths" and divergence_kind != "none" else None)
         picks = np.unique(np.linspace(0, steps - 1, timesteps_per_sample).round().astype(int))
         for i in picks:
             z_t = run.trajectory[i]
@@ -153,8 +163,12 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
             with torch.no_grad():
                 v_m = generator.velocity(z_t, cond_m, t).float().cpu()
                 v_p = generator.velocity(z_t, cond_p, t).float().cpu()
+                x0_p = generator.x0_estimate(z_t, v_p, sigma)
+                if run_p is not None:  # x̂0 on the π⁺ path at the same step
+                    z_p = run_p.trajectory[i]
+                    x0_p = generator.x0_estimate(z_p, generator.velocity(z_p, cond_p, t).float().cpu(), sigma)
                 w_m = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_m, sigma), cond_m, pair, minus)
-                w_p = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_p, sigma), cond_p, pair, minus)
+                w_p = _slot_distribution(vlm, coupling, x0_p, cond_p, pair, minus)
             parts["pair"].append(torch.full((len(minus),), k))
             parts["z_t"].append(z_t.float())
             parts["t"].append(t.cpu())
@@ -166,7 +180,7 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
             sample_captions += list(zip(minus, plus))
     data = {k: torch.cat(v) for k, v in parts.items()}
     meta = {"samples_per_pair": samples_per_pair, "timesteps_per_sample": timesteps_per_sample, "steps": steps,
-            "divergence": divergence_kind, "seed": seed, "coupling": coupling.meta.get("created"),
+            "divergence": divergence_kind, "omega_read": omega_read, "seed": seed, "coupling": coupling.meta.get("created"),
             "generator": generator_identity(generator), "vlm": vlm_identity(vlm)}
     return ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
 

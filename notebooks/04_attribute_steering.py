@@ -10,7 +10,8 @@
 # A **contrast pair** o = (π⁻, π⁺) edits one word of a caption: `red → blue`. Its **concept vector** q_o is a direction
 # in the generator's condition space Ξ, trained with the generator G, the coupling Φ and the VLM frozen so that
 # G(z_t, π⁻ + Δω·q_o, t) matches G(z_t, π⁻, t) + Δω·Δv: the velocity change the caption edit asks for (Δv), weighted
-# by how much the VLM's reading of the slot changes (Δω, a Hellinger distance in [0, 1]; Lab A).
+# by how much the VLM's reading of the slot changes (Δω, a Hellinger distance in [0, 1] between its readings of x̂0
+# on the π⁻ and the π⁺ trajectory from the same noise; Lab A).
 #
 # **Steering** samples with the condition π⁻ + φ·q_o: φ is the strength of the desired logit change (φ = 0 gives
 # exactly the unsteered video). Here we sweep φ for the three object-attribute pairs, look at the videos, read them

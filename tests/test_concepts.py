@@ -63,6 +63,22 @@ def cache(toy):
 
 
 @pytest.mark.integration
+def test_delta_omega_reads_both_trajectories_so_late_steps_keep_their_weight(toy):
+    """Along one latent, Δω collapses once the π⁻ trajectory has committed (the last steps); read on the π⁻ and π⁺
+    trajectories it stays high wherever the swap still changes the video — so the late steps train q_o too."""
+    vlm, gen, coupling = toy
+    late = {}
+    for read in ("two_paths", "same_latent"):
+        c = build_concept_cache(gen, vlm, coupling, [RED_BLUE], samples_per_pair=4, timesteps_per_sample=2, steps=8,
+                                omega_read=read, progress=False)
+        assert c.meta["omega_read"] == read
+        late[read] = float(c.dw[c.t == c.t.min()].mean())
+    assert late["two_paths"] > 0.8 and late["same_latent"] < 0.3, late
+    with pytest.raises(ValueError, match="omega_read='both'; choose one of two_paths, same_latent"):
+        build_concept_cache(gen, vlm, coupling, [RED_BLUE], omega_read="both", progress=False)
+
+
+@pytest.mark.integration
 def test_cache_holds_velocity_differences_and_bounded_weights(cache, toy):
     _, gen, _ = toy
     pairs, c = cache

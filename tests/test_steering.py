@@ -95,8 +95,16 @@ def test_steering_eval_scores_every_method_from_the_same_noise(toy):
         o, p = np.asarray(odds[name]), np.asarray(probs[name])
         apart = np.abs(p[:, None] - p[None, :]) > 1e-3
         assert np.array_equal(np.sign(o[:, None] - o[None, :])[apart], np.sign(p[:, None] - p[None, :])[apart])
+    # the continuous score is the colour's distance to red minus that to blue, from the same videos
+    scores_phi1 = result["attribute_score"]["phi=1"]
+    assert all((x > 0) == (m["colour"] == "blue") for x, m in zip(scores_phi1, result["measured"]["phi=1"])
+               if m["colour"] in ("red", "blue"))
     row = se.scores(result)
     assert row["steered"]["flip"] == np.mean([m["colour"] == "blue" for m in result["measured"]["phi=1"]])
     assert 0 <= row["steered"]["preserved"] <= 1 and -1 <= row["monotonic_prob_spearman"] <= 1
+    kept = row["steered"]["preserved_by_attribute"]
+    assert set(kept) == {"shape", "size", "adverb", "direction", "scene"}
+    assert row["steered"]["preserved"] <= min(kept.values())  # all kept at once is at most the least-kept one
+    assert -1 <= row["monotonic_measured_spearman"] <= 1 and row["monotonic_measured_seeds"] <= 3
     table = se.format_tables({"red->blue": {"family": "attribute", **row}})
     assert "| red->blue | L2V φ=1 |" in table and "| red->blue | LEAPS-style |" in table

@@ -88,6 +88,29 @@ def test_measure_recovers_attributes_and_details():
         assert m.travel == pytest.approx(expected_travel, abs=0.03)
 
 
+@pytest.mark.parametrize("slot", list(tw.ATTRIBUTE_VALUES))
+def test_attribute_score_ranks_source_below_target_on_every_attribute(slot):
+    """For every ordered pair of values of an attribute, the video rendered with the target scores higher than the
+    one rendered with the source, and the score's sign flips when source and target swap."""
+    values = tw.ATTRIBUTE_VALUES[slot]
+    for source in values:
+        for target in values:
+            if source == target:
+                continue
+            for seed in range(3):
+                base = tw.random_attributes(seed)
+                ms = [tw.measure_details(tw.render(base.replace(**{slot: w}), seed=seed)) for w in (source, target)]
+                a, b = (tw.attribute_score(m, slot, source, target) for m in ms)
+                assert b > a, (slot, source, target, seed, a, b)
+                assert tw.attribute_score(ms[0], slot, target, source) == pytest.approx(-a, abs=1e-9)
+
+
+def test_attribute_score_rejects_words_of_other_attributes():
+    m = tw.measure_details(tw.render(EXAMPLE, seed=0))
+    with pytest.raises(ValueError, match="'blue' is not a value of 'shape'"):
+        tw.attribute_score(m, "shape", "circle", "blue")
+
+
 def test_measure_accepts_float_videos():
     video = tw.render(EXAMPLE, seed=2)
     assert tw.measure(video.astype(np.float32) / 255) == EXAMPLE

@@ -2,7 +2,7 @@
 import contextlib
 
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes
-from .measure import Measurement, accuracy, agreement, measure, measure_details, measure_or_none
+from .measure import Measurement, accuracy, agreement, attribute_score, measure, measure_details, measure_or_none
 from .render import render, trajectory
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "Measurement",
     "accuracy",
     "agreement",
+    "attribute_score",
     "caption",
     "contrast_pairs",
     "load_concepts",

@@ -29,6 +29,7 @@ class Measurement:
     velocity: tuple[float, float]  #: fitted (dx, dy) over the whole clip, y pointing down
     object_fraction: float  #: median share of the frame the object covers
     colour_rgb: tuple[float, float, float]  #: median object colour in 0–1
+    background_rgb: tuple[float, float, float]  #: median colour of the whole clip (the scene covers most of it)
 
 
 def as_float_video(video, *, name: str = "video") -> np.ndarray:
@@ -63,11 +64,17 @@ def _distance_to_segment(pixels: np.ndarray, a: np.ndarray, b: np.ndarray) -> np
     return np.linalg.norm(pixels - (a + t[..., None] * ab), axis=-1)
 
 
-def _scene_of(frames: np.ndarray) -> str:
+def _scene_distances(median: np.ndarray) -> dict[str, float]:
+    """Distance of the clip's median colour to each scene's segment of shades (the nearest is the scene)."""
+    return {scene: float(_distance_to_segment(median, *map(np.asarray, shades)))
+            for scene, shades in design.SCENE_SHADES.items()}
+
+
+def _scene_of(frames: np.ndarray) -> tuple[str, np.ndarray]:
     # The background covers most of every frame, so the per-channel median colour identifies it.
     median = np.median(frames.reshape(-1, 3), axis=0)
-    distances = {s: _distance_to_segment(median, *map(np.asarray, shades)) for s, shades in design.SCENE_SHADES.items()}
-    return min(distances, key=distances.get)
+    distances = _scene_distances(median)
+    return min(distances, key=distances.get), median
 
 
 def _object_masks(frames: np.ndarray, scene: str) -> np.ndarray:
@@ -115,7 +122,7 @@ def measure_details(video) -> Measurement:
     side = float(min(h, w))
     # A 3×3 mean per frame cuts pixel noise threefold; the object is wide enough to keep its shape.
     smooth = ndimage.uniform_filter(frames, size=(1, 3, 3, 1), mode="nearest")
-    scene = _scene_of(smooth)
+    scene, background = _scene_of(smooth)
     masks = _object_masks(smooth, scene)
 
     centres, boxes, ious, areas, times, colours = [], [], [], [], [], []
@@ -167,7 +174,46 @@ def measure_details(video) -> Measurement:
         velocity=(dx, dy),
         object_fraction=float(np.median(areas)),
         colour_rgb=tuple(float(c) for c in rgb),
+        background_rgb=tuple(float(c) for c in background),
     )
+
+
+_DIRECTIONS = {"left": (-1.0, 0.0), "right": (1.0, 0.0), "up": (0.0, -1.0), "down": (0.0, 1.0)}
+
+
+def attribute_score(measurement: Measurement, slot: str, source: str, target: str) -> float:
+    """How far a video has moved from ``source`` towards ``target`` on one attribute, as a continuous number read
+    from the quantity the attribute is decided by (higher = more like ``target``): colour, the distance of the
+    object's colour to the source colour minus that to the target; shape, IoU with the target's template minus the
+    source's; size and adverb, the bounding-box side and the travel (negated when the target is the smaller one);
+    direction, the fitted velocity along target − source; scene, the clip colour's distance to the source scene's
+    shades minus that to the target's. Use it to rank videos along a sweep, where the attribute itself only flips.
+
+    >>> from l2vkit.toyworld import Attributes, render
+    >>> small, large = (measure_details(render(Attributes("red", "circle", s, "slowly", "up", "sea"), seed=0))
+    ...                 for s in ("small", "large"))
+    >>> attribute_score(large, "size", "small", "large") > attribute_score(small, "size", "small", "large")
+    True
+    """
+    for word in (source, target):
+        if word not in ATTRIBUTE_VALUES.get(slot, ()):
+            raise ValueError(f"{word!r} is not a value of {slot!r} (values: {ATTRIBUTE_VALUES.get(slot)})")
+    m = measurement
+    if slot == "colour":
+        rgb = np.asarray(m.colour_rgb)
+        to_source, to_target = (np.linalg.norm(rgb - np.asarray(design.OBJECT_COLOURS[w])) for w in (source, target))
+        return float(to_source - to_target)
+    if slot == "shape":
+        return m.shape_iou[target] - m.shape_iou[source]
+    if slot in ("size", "adverb"):
+        value = m.box_side if slot == "size" else m.travel
+        larger = ATTRIBUTE_VALUES[slot][-1]  # ("small", "large") and ("slowly", "quickly")
+        return value if target == larger else -value
+    if slot == "direction":
+        axis = np.subtract(_DIRECTIONS[target], _DIRECTIONS[source])
+        return float(np.dot(m.velocity, axis))
+    distances = _scene_distances(np.asarray(m.background_rgb))
+    return distances[source] - distances[target]
 
 
 def measure(video) -> Attributes:

@@ -70,6 +70,19 @@ def measured_or_none(video) -> dict:
     return found.as_dict() if found is not None else {field: None for field in ATTRIBUTE_VALUES}
 
 
+def measured_and_score(video, pair) -> tuple[dict, float | None]:
+    """:func:`measured_or_none` and the pair's continuous :func:`~l2vkit.toyworld.measure.attribute_score`
+    (``None`` when no object can be found)."""
+    from .attributes import ATTRIBUTE_VALUES
+    from .measure import attribute_score, measure_details
+
+    try:
+        found = measure_details(video)
+    except ValueError:
+        return {field: None for field in ATTRIBUTE_VALUES}, None
+    return found.attributes.as_dict(), attribute_score(found, pair.slot, pair.source, pair.target)
+
+
 def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, unweighted=None, leaps: bool = True,
                   batch_seed: int = 0) -> dict:
     """Measured attributes for every method on ``seeds`` (one batched run per method)."""
@@ -82,7 +95,7 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     swapped = [swap_word(pair, c) for c in captions]
     prefixes = [slot_prefix(pair, c) for c in captions]
     out = {"pair": pair_name, "slot": pair.slot, "family": pair.family, "source": pair.source, "target": pair.target,
-           "captions": captions, "measured": {}, "target_prob": {}}
+           "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}}
     base = generator.encode_prompt(captions)
     runs = {}
     for phi in PHIS:
@@ -91,11 +104,14 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     if unweighted is not None:
         runs["unweighted"] = steered_batch(generator, captions, pair_name, 1.0, unweighted, batch_seed)
     latents = {name: run.latents for name, run in runs.items()}
-    for name, run in runs.items():
-        out["measured"][name] = [measured_or_none(v) for v in run.frames]
+    videos = {name: run.frames for name, run in runs.items()}
     if leaps:
         latents["leaps"] = leaps_latents(generator, vlm, coupling, runs["phi=0"].latents, base, prefixes, pair.target)
-        out["measured"]["leaps"] = [measured_or_none(v) for v in generator.decode(latents["leaps"])]
+        videos["leaps"] = generator.decode(latents["leaps"])
+    for name, frames in videos.items():
+        read = [measured_and_score(v, pair) for v in frames]
+        out["measured"][name] = [attrs for attrs, _ in read]
+        out["attribute_score"][name] = [None if x is None else round(x, 5) for _, x in read]
     out["target_log_odds"] = {}
     for name, z in latents.items():
         with torch.no_grad():
@@ -129,25 +145,43 @@ def scores(result: dict) -> dict:
     def as_captioned(ms):  # every non-target attribute as the caption asks (the generator's own accuracy bounds it)
         return float(np.mean([all(m[f] == a[f] for f in a if f != slot) for m, a in zip(ms, asked)]))
 
+    def kept_of(ms):  # every non-target attribute as in the unsteered video, per seed
+        return np.array([all(m[f] == u[f] for f in m if f != slot) for m, u in zip(ms, unsteered)])
+
     swap_ok = np.array([m[slot] == target for m in measured["prompt_swap"]])
+    swap_kept = kept_of(measured["prompt_swap"])
     row = {}
     for name, ms in measured.items():
         if name in ("phi=0",) or (name.startswith("phi=") and name != "phi=1"):
             continue
         flips = np.array([m[slot] == target for m in ms])
-        kept = np.array([all(m[f] == u[f] for f in m if f != slot) for m, u in zip(ms, unsteered)])
+        kept = kept_of(ms)
+        by_attribute = {f: float(np.mean([m[f] == u[f] for m, u in zip(ms, unsteered)])) for f in unsteered[0]
+                        if f != slot}
         key = "steered" if name == "phi=1" else name
         row[key] = {"flip": float(flips.mean()),
                     "flip_where_swap_renders": float(flips[swap_ok].mean()) if swap_ok.any() else float("nan"),
                     "preserved": float(kept.mean()),
+                    "preserved_by_attribute": by_attribute,
+                    # as flip_where_swap_renders: the seeds where rewriting the prompt itself keeps the rest
+                    "preserved_where_swap_keeps": float(kept[swap_kept].mean()) if swap_kept.any() else float("nan"),
                     "as_captioned": as_captioned(ms),
                     "target_prob": float(np.mean(result["target_prob"][name]))}
     phi_keys = [f"phi={p:g}" for p in PHIS]
     log_odds = np.array([result["target_log_odds"][k] for k in phi_keys]).T  # (seeds, φ): P(target)'s ranks
     hits = np.array([[m[slot] == target for m in measured[k]] for k in phi_keys], dtype=float).T
+    # The measured attribute as the continuous quantity it is read from (a flip alone has ties at 0 and 1);
+    # seeds that lose the object at some φ have no such reading there and are left out.
+    values = np.array([[np.nan if x is None else x for x in result["attribute_score"][k]] for k in phi_keys]).T
+    complete = ~np.isnan(values).any(axis=1)
     # seeds whose sequence is constant have no rank correlation and are left out (as in ground_truth_scores)
     row["monotonic_prob_spearman"] = monotonicity(PHIS, log_odds)[0]
-    row["monotonic_measured_spearman"] = monotonicity(PHIS, hits)[0]
+    row["monotonic_measured_spearman"] = monotonicity(PHIS, values[complete])[0] if complete.any() else float("nan")
+    row["monotonic_measured_seeds"] = int(complete.sum())
+    rendered = complete & swap_ok
+    row["monotonic_measured_spearman_where_swap_renders"] = (monotonicity(PHIS, values[rendered])[0]
+                                                             if rendered.any() else float("nan"))
+    row["monotonic_flip_spearman"] = monotonicity(PHIS, hits)[0]
     row["flip_by_phi"] = {k: float(hits[:, i].mean()) for i, k in enumerate(phi_keys)}
     row["swap_renders_target"] = float(swap_ok.mean())
     row["unsteered_as_captioned"] = as_captioned(unsteered)
@@ -164,8 +198,8 @@ def format_tables(rows: dict) -> str:
         if not pairs:
             continue
         lines += [f"\n### {family}", "",
-                  "| pair | method | flip | flip where swap renders | kept vs unsteered | others as captioned "
-                  "(unsteered) | P(target) via Φ | monotone ρ (prob / measured) |",
+                  "| pair | method | flip | flip where swap renders | kept vs unsteered (least-kept attribute) "
+                  "| others as captioned (unsteered) | P(target) via Φ | monotone ρ (log-odds / measured) |",
                   "|---|---|---|---|---|---|---|---|"]
         for name, r in pairs:
             for key, label in methods:
@@ -174,8 +208,10 @@ def format_tables(rows: dict) -> str:
                 m = r[key]
                 mono = (f"{r['monotonic_prob_spearman']:.2f} / {r['monotonic_measured_spearman']:.2f}"
                         if key == "steered" else "")
+                least = min(m["preserved_by_attribute"], key=m["preserved_by_attribute"].get)
                 lines.append(f"| {name} | {label} | {100 * m['flip']:.0f}% | {100 * m['flip_where_swap_renders']:.0f}% "
-                             f"| {100 * m['preserved']:.0f}% | {100 * m['as_captioned']:.0f}% "
+                             f"| {100 * m['preserved']:.0f}% ({least} {100 * m['preserved_by_attribute'][least]:.0f}%) "
+                             f"| {100 * m['as_captioned']:.0f}% "
                              f"({100 * r['unsteered_as_captioned']:.0f}%) | {m['target_prob']:.2f} | {mono} |")
     return "\n".join(lines)
 
@@ -216,7 +252,7 @@ def main(argv=None):
     report = run(args.seeds, pairs=args.pairs, unweighted_path=args.unweighted or None, leaps=not args.no_leaps,
                  concepts_path=args.concepts)
     print(format_tables(report["rows"]))
-    per_seed = {name: {k: r[k] for k in ("captions", "measured", "target_prob", "target_log_odds")}
+    per_seed = {name: {k: r[k] for k in ("captions", "measured", "attribute_score", "target_prob", "target_log_odds")}
                 for name, r in report["results"].items()}
     write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds,
                           "per_seed": per_seed})

@@ -1,6 +1,6 @@
 """Train the toy concept bank: one q_o per shipped contrast pair, all pairs in one batched run.
 
-    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 1000] [--divergence hellinger]
+    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 1000] [--divergence hellinger] [--omega-read two_paths]
 
 Uses the shipped toy generator, VLM and coupling. A resumable state is saved beside the output every 100 steps
 (rerun the same command after an interruption).
@@ -11,7 +11,8 @@ import argparse
 import time
 from pathlib import Path
 
-DEFAULTS = {"samples_per_pair": 64, "timesteps_per_sample": 10, "steps": 1000, "lr": 1e-3, "batch_per_pair": 8}
+DEFAULTS = {"samples_per_pair": 64, "timesteps_per_sample": 10, "steps": 1000, "lr": 1e-3, "batch_per_pair": 8,
+            "omega_read": "two_paths"}
 
 
 def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "hellinger", seed: int = 0,
@@ -31,7 +32,7 @@ def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "helling
     pairs = pairs or contrast_pairs()
     cache = build_concept_cache(generator, vlm, coupling, pairs, samples_per_pair=settings["samples_per_pair"],
                                 timesteps_per_sample=settings["timesteps_per_sample"], divergence_kind=divergence,
-                                seed=seed, progress=progress)
+                                omega_read=settings["omega_read"], seed=seed, progress=progress)
     cached = time.perf_counter()
     out = Path(out)
     bank = train_concepts(generator, cache, pairs, steps=settings["steps"], lr=settings["lr"],
@@ -53,9 +54,12 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
     parser.add_argument("--divergence", default="hellinger", choices=("hellinger", "kl", "js", "none"),
                         help="Δω weighting ('none' = the unweighted-direction baseline)")
+    parser.add_argument("--omega-read", default=DEFAULTS["omega_read"], choices=("two_paths", "same_latent"),
+                        help="where Δω reads x̂0±: the π⁻ and π⁺ trajectories (default) or π⁻'s latent alone")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    train_toy(args.out, divergence=args.divergence, seed=args.seed, steps=args.steps, lr=args.lr)
+    train_toy(args.out, divergence=args.divergence, seed=args.seed, steps=args.steps, lr=args.lr,
+              omega_read=args.omega_read)
 
 
 if __name__ == "__main__":
