@@ -163,8 +163,9 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
             with torch.no_grad():
                 v_m = generator.velocity(z_t, cond_m, t).float().cpu()
                 v_p = generator.velocity(z_t, cond_p, t).float().cpu()
-                x0_p = generator.x0_estimate(z_t, v_p, sigma)
-                if run_p is not None:  # x̂0 on the π⁺ path at the same step
+                if run_p is None:
+                    x0_p = generator.x0_estimate(z_t, v_p, sigma)
+                else:  # x̂0 on the π⁺ path at the same step
                     z_p = run_p.trajectory[i]
                     x0_p = generator.x0_estimate(z_p, generator.velocity(z_p, cond_p, t).float().cpu(), sigma)
                 w_m = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_m, sigma), cond_m, pair, minus)
@@ -180,8 +181,9 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
             sample_captions += list(zip(minus, plus))
     data = {k: torch.cat(v) for k, v in parts.items()}
     meta = {"samples_per_pair": samples_per_pair, "timesteps_per_sample": timesteps_per_sample, "steps": steps,
-            "divergence": divergence_kind, "omega_read": omega_read, "seed": seed, "coupling": coupling.meta.get("created"),
-            "generator": generator_identity(generator), "vlm": vlm_identity(vlm)}
+            "divergence": divergence_kind, "omega_read": omega_read, "seed": seed,
+            "coupling": coupling.meta.get("created"), "generator": generator_identity(generator),
+            "vlm": vlm_identity(vlm)}
     return ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
 
 

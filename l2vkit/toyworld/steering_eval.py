@@ -63,16 +63,12 @@ def leaps_latents(generator, vlm, coupling, z0, condition, prefixes, target: str
 
 def measured_or_none(video) -> dict:
     """The measured attributes as a dict; every value ``None`` when no object can be found (counts as wrong)."""
-    from .attributes import ATTRIBUTE_VALUES
-    from .measure import measure_or_none
-
-    found = measure_or_none(video)
-    return found.as_dict() if found is not None else {field: None for field in ATTRIBUTE_VALUES}
+    return measured_and_score(video)[0]
 
 
-def measured_and_score(video, pair) -> tuple[dict, float | None]:
-    """:func:`measured_or_none` and the pair's continuous :func:`~l2vkit.toyworld.measure.attribute_score`
-    (``None`` when no object can be found)."""
+def measured_and_score(video, pair=None) -> tuple[dict, float | None]:
+    """:func:`measured_or_none` and, given a pair, its continuous :func:`~l2vkit.toyworld.measure.attribute_score`
+    (``None`` without a pair or when no object can be found)."""
     from .attributes import ATTRIBUTE_VALUES
     from .measure import attribute_score, measure_details
 
@@ -80,7 +76,8 @@ def measured_and_score(video, pair) -> tuple[dict, float | None]:
         found = measure_details(video)
     except ValueError:
         return {field: None for field in ATTRIBUTE_VALUES}, None
-    return found.attributes.as_dict(), attribute_score(found, pair.slot, pair.source, pair.target)
+    score = None if pair is None else attribute_score(found, pair.slot, pair.source, pair.target)
+    return found.attributes.as_dict(), score
 
 
 def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, unweighted=None, leaps: bool = True,
