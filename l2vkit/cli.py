@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     # fit / concepts / steer: the implementations are in l2vkit/commands.py
     from . import commands
+    from .concepts import DIVERGENCES, OMEGA_READS
     from .toyworld.train_concepts import DEFAULTS as CONCEPT_DEFAULTS
 
     exit_codes = ("Exit status: 0 done; 2 bad input, a missing or damaged file, or models that do not match "
@@ -151,10 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"training steps (default: {CONCEPT_DEFAULTS['steps']})")
     concepts.add_argument("--lr", type=float, default=CONCEPT_DEFAULTS["lr"], metavar="LR",
                           help=f"learning rate (default: {CONCEPT_DEFAULTS['lr']:g}; the paper uses 1e-4)")
-    concepts.add_argument("--divergence", default="hellinger", choices=("hellinger", "kl", "js", "none"),
+    concepts.add_argument("--divergence", default="hellinger", choices=DIVERGENCES,
                           help="how the change Δω of the VLM's distribution weights Δv: hellinger (default), kl, "
                                "js, or none (the unweighted baseline)")
-    concepts.add_argument("--omega-read", default="two_paths", choices=("two_paths", "same_latent"),
+    concepts.add_argument("--omega-read", default=CONCEPT_DEFAULTS["omega_read"], choices=OMEGA_READS,
                           help="where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (two_paths, "
                                "default) or both from the π⁻ trajectory's latent (same_latent, one sampling run less)")
     concepts.add_argument("--samples-per-pair", type=int, default=None, metavar="N",

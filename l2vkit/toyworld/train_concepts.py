@@ -1,6 +1,7 @@
 """Train the toy concept bank: one q_o per shipped contrast pair, all pairs in one batched run.
 
-    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 1000] [--divergence hellinger] [--omega-read two_paths]
+    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 1000]
+                                             [--divergence hellinger] [--omega-read two_paths]
 
 Uses the shipped toy generator, VLM and coupling. A resumable state is saved beside the output every 100 steps
 (rerun the same command after an interruption).
@@ -48,13 +49,15 @@ def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "helling
 
 
 def main(argv=None):
+    from ..concepts import DIVERGENCES, OMEGA_READS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="data/toy_concepts.safetensors")
     parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--divergence", default="hellinger", choices=("hellinger", "kl", "js", "none"),
+    parser.add_argument("--divergence", default="hellinger", choices=DIVERGENCES,
                         help="Δω weighting ('none' = the unweighted-direction baseline)")
-    parser.add_argument("--omega-read", default=DEFAULTS["omega_read"], choices=("two_paths", "same_latent"),
+    parser.add_argument("--omega-read", default=DEFAULTS["omega_read"], choices=OMEGA_READS,
                         help="where Δω reads x̂0±: the π⁻ and π⁺ trajectories (default) or π⁻'s latent alone")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
