@@ -108,3 +108,26 @@ def test_steering_eval_scores_every_method_from_the_same_noise(toy):
     assert -1 <= row["monotonic_measured_spearman"] <= 1 and row["monotonic_measured_seeds"] <= 3
     table = se.format_tables({"red->blue": {"family": "attribute", **row}})
     assert "| red->blue | L2V φ=1 |" in table and "| red->blue | LEAPS-style |" in table
+
+
+@pytest.mark.unit
+def test_steering_eval_preservation_where_swap_keeps_and_where_unsteered_renders_its_caption():
+    from l2vkit.toyworld import steering_eval as se
+
+    base = {"colour": "red", "shape": "circle", "size": "small", "adverb": "slowly", "direction": "up",
+            "scene": "desert"}
+    caps = ["a small red circle moves slowly up in the desert"] * 3
+    unsteered = [dict(base), dict(base, shape="square"), dict(base)]  # seed 1 misses its caption's shape
+    steered = [dict(base, colour="blue"), dict(base, colour="blue"), dict(base, colour="blue", scene="snow")]
+    swap = [dict(base, colour="blue"), dict(base, colour="blue", shape="square"),
+            dict(base, colour="blue", scene="snow")]
+    measured = {f"phi={p:g}": unsteered for p in se.PHIS} | {"phi=1": steered, "prompt_swap": swap}
+    flat = {k: [0.0, 0.0, 0.0] for k in measured}
+    result = {"slot": "colour", "target": "blue", "captions": caps, "measured": measured, "target_prob": flat,
+              "target_log_odds": flat, "attribute_score": flat}
+    row = se.scores(result)["steered"]
+    assert row["flip"] == 1.0
+    assert row["preserved"] == pytest.approx(1 / 3)  # seed 1 changed shape (back to its caption), seed 2 the scene
+    assert row["preserved_by_attribute"]["shape"] == pytest.approx(2 / 3)
+    assert row["preserved_where_swap_keeps"] == 0.5  # the swap keeps seeds 0 and 1; steering keeps seed 0
+    assert row["preserved_where_unsteered_as_captioned"] == 0.5  # seeds 0 and 2 render their caption; 0 is kept

@@ -57,7 +57,8 @@ def test_generator_training_runs_and_resumes(tmp_path):
 
     from l2vkit.toyworld.train_generator import train
 
-    small = dict(vae_steps=2, vae_batch=2, latent_videos=64, steps=2, finetune_steps=2, batch=4, progress=False)
+    small = dict(vae_steps=2, vae_batch=2, latent_videos=64, steps=2, finetune_steps=2, batch=4, decoder_steps=2,
+                 detail_steps=2, progress=False)
     train(tmp_path / "straight", **small)
     with pytest.raises(SystemExit, match="rerun"):
         train(tmp_path / "resumed", **small, minutes=0)
@@ -68,7 +69,12 @@ def test_generator_training_runs_and_resumes(tmp_path):
     assert (tmp_path / "resumed" / "transformer" / "config.json").exists()
     phases = [h["phase"] for h in json.loads((tmp_path / "resumed" / "l2vkit_generator.json").read_text())
               ["transformer"]["history"]]
-    assert phases[-1] == "finetune" and "main" in phases
+    assert phases[-1] == "detail" and "main" in phases and "finetune" in phases
+    # the decoder-only stage leaves the encoder, and so the latents the transformer learns, as the VAE stage left it
+    vae = torch.load(tmp_path / "resumed.train_state" / "vae.pt", weights_only=False)["model"]
+    sharpened = torch.load(tmp_path / "resumed.train_state" / "decoder.pt", weights_only=False)["model"]
+    assert all(torch.equal(vae[k], sharpened[k]) for k in vae if k.startswith(("encoder.", "quant_conv.")))
+    assert not all(torch.equal(vae[k], sharpened[k]) for k in vae if k.startswith("decoder."))
 
 
 @pytest.mark.unit
@@ -81,3 +87,18 @@ def test_finetuning_sigma_shift_is_the_samplers():
     plain, shifted = FlowMatchEulerDiscreteScheduler(shift=1.0), FlowMatchEulerDiscreteScheduler(shift=2.0)
     assert np.allclose(shifted_sigma(plain.sigmas.numpy(), 2.0), shifted.sigmas.numpy(), atol=1e-6)
     assert not np.allclose(plain.sigmas.numpy(), shifted.sigmas.numpy(), atol=1e-2)
+
+
+@pytest.mark.unit
+def test_staged_folder_replaces_the_old_model_even_after_an_interrupted_swap(tmp_path):
+    from l2vkit.toyworld.training import staged_folder
+
+    out = tmp_path / "model"
+    out.mkdir()
+    (out / "weights").write_text("old")
+    (tmp_path / "model.old").mkdir()  # an earlier swap was interrupted between its two renames
+    (tmp_path / "model.old" / "weights").write_text("older")
+    with staged_folder(out) as staging:
+        (staging / "weights").write_text("new")
+    assert (out / "weights").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

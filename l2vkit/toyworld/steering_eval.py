@@ -147,6 +147,8 @@ def scores(result: dict) -> dict:
 
     swap_ok = np.array([m[slot] == target for m in measured["prompt_swap"]])
     swap_kept = kept_of(measured["prompt_swap"])
+    # seeds whose unsteered video renders its caption: a change elsewhere is then not the generator's own miss
+    captioned = np.array([all(u[f] == a[f] for f in a if f != slot) for u, a in zip(unsteered, asked)])
     row = {}
     for name, ms in measured.items():
         if name in ("phi=0",) or (name.startswith("phi=") and name != "phi=1"):
@@ -162,6 +164,8 @@ def scores(result: dict) -> dict:
                     "preserved_by_attribute": by_attribute,
                     # as flip_where_swap_renders: the seeds where rewriting the prompt itself keeps the rest
                     "preserved_where_swap_keeps": float(kept[swap_kept].mean()) if swap_kept.any() else float("nan"),
+                    "preserved_where_unsteered_as_captioned": (float(kept[captioned].mean()) if captioned.any()
+                                                               else float("nan")),
                     "as_captioned": as_captioned(ms),
                     "target_prob": float(np.mean(result["target_prob"][name]))}
     phi_keys = [f"phi={p:g}" for p in PHIS]

@@ -38,6 +38,7 @@ def staged_folder(out: Path):
     staging.mkdir(parents=True)
     yield staging
     old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)  # left over from an interrupted swap
     if out.exists():
         out.rename(old)
     staging.rename(out)
