@@ -140,7 +140,7 @@ def scores(result: dict) -> dict:
     asked = [parse_caption(c).as_dict() for c in result["captions"]]
 
     def as_captioned(ms):  # every non-target attribute as the caption asks (the generator's own accuracy bounds it)
-        return float(np.mean([all(m[f] == a[f] for f in a if f != slot) for m, a in zip(ms, asked)]))
+        return np.array([all(m[f] == a[f] for f in a if f != slot) for m, a in zip(ms, asked)])
 
     def kept_of(ms):  # every non-target attribute as in the unsteered video, per seed
         return np.array([all(m[f] == u[f] for f in m if f != slot) for m, u in zip(ms, unsteered)])
@@ -148,7 +148,7 @@ def scores(result: dict) -> dict:
     swap_ok = np.array([m[slot] == target for m in measured["prompt_swap"]])
     swap_kept = kept_of(measured["prompt_swap"])
     # seeds whose unsteered video renders its caption: a change elsewhere is then not the generator's own miss
-    captioned = np.array([all(u[f] == a[f] for f in a if f != slot) for u, a in zip(unsteered, asked)])
+    captioned = as_captioned(unsteered)
     row = {}
     for name, ms in measured.items():
         if name in ("phi=0",) or (name.startswith("phi=") and name != "phi=1"):
@@ -166,7 +166,7 @@ def scores(result: dict) -> dict:
                     "preserved_where_swap_keeps": float(kept[swap_kept].mean()) if swap_kept.any() else float("nan"),
                     "preserved_where_unsteered_as_captioned": (float(kept[captioned].mean()) if captioned.any()
                                                                else float("nan")),
-                    "as_captioned": as_captioned(ms),
+                    "as_captioned": float(as_captioned(ms).mean()),
                     "target_prob": float(np.mean(result["target_prob"][name]))}
     phi_keys = [f"phi={p:g}" for p in PHIS]
     log_odds = np.array([result["target_log_odds"][k] for k in phi_keys]).T  # (seeds, φ): P(target)'s ranks
@@ -185,7 +185,7 @@ def scores(result: dict) -> dict:
     row["monotonic_flip_spearman"] = monotonicity(PHIS, hits)[0]
     row["flip_by_phi"] = {k: float(hits[:, i].mean()) for i, k in enumerate(phi_keys)}
     row["swap_renders_target"] = float(swap_ok.mean())
-    row["unsteered_as_captioned"] = as_captioned(unsteered)
+    row["unsteered_as_captioned"] = float(captioned.mean())
     return row
 
 

@@ -112,7 +112,7 @@ def _fit_autoencoder(vae, params, path: Path, *, label: str, steps: int, schedul
             group["lr"] = lr * warmup_cosine(step, schedule, warmup)
         _, videos = random_batch(rng, batch)
         x = to_vae_range(videos)
-        posterior = vae.encode(x).latent_dist  # no graph through a frozen encoder
+        posterior = vae.encode(x).latent_dist  # builds no graph when the encoder is frozen (decoder stage)
         loss = torch.nn.functional.mse_loss(vae.decode(posterior.sample(generator)).sample, x)
         if kl_weight:
             loss = loss + kl_weight * posterior.kl().mean()
