@@ -152,9 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"training steps (default: {CONCEPT_DEFAULTS['steps']})")
     concepts.add_argument("--lr", type=float, default=CONCEPT_DEFAULTS["lr"], metavar="LR",
                           help=f"learning rate (default: {CONCEPT_DEFAULTS['lr']:g}; the paper uses 1e-4)")
-    concepts.add_argument("--divergence", default="hellinger", choices=DIVERGENCES,
-                          help="how the change Δω of the VLM's distribution weights Δv: hellinger (default), kl, "
-                               "js, or none (the unweighted baseline)")
+    concepts.add_argument("--divergence", default=CONCEPT_DEFAULTS["divergence"], choices=DIVERGENCES,
+                          help="how the change Δω of the VLM's distribution weights Δv: hellinger, kl, js, or none "
+                               f"(the unweighted baseline; default: {CONCEPT_DEFAULTS['divergence']})")
     concepts.add_argument("--omega-read", default=CONCEPT_DEFAULTS["omega_read"], choices=OMEGA_READS,
                           help="where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (two_paths, "
                                "default) or both from the π⁻ trajectory's latent (same_latent, one sampling run less)")

@@ -58,7 +58,16 @@ def test_help_defaults_match_the_library():
     for stage, steps in DEFAULT_STEPS.items():
         assert f"default: {steps};" in fit[f"steps_{stage}"]
     concepts = {a.dest: a.default for a in _subparser("concepts")._actions}
-    assert concepts["steps"] == DEFAULTS["steps"] and concepts["lr"] == DEFAULTS["lr"]
+    for key in ("steps", "lr", "divergence", "omega_read", "batch_per_pair", "timesteps_per_sample"):
+        assert concepts[key] == DEFAULTS[key], key
+
+
+@pytest.mark.unit
+def test_train_toy_refuses_a_misspelt_setting_before_loading_anything():
+    from l2vkit.toyworld.train_concepts import train_toy
+
+    with pytest.raises(TypeError, match=r"unknown settings \['divergense'\]"):
+        train_toy("unused.safetensors", divergense="kl")
 
 
 @pytest.mark.unit

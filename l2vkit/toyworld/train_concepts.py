@@ -1,6 +1,6 @@
 """Train the toy concept bank: one q_o per shipped contrast pair, all pairs in one batched run.
 
-    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 1000]
+    python -m l2vkit.toyworld.train_concepts [--out data/toy_concepts.safetensors] [--steps 3000]
                                              [--divergence hellinger] [--omega-read two_paths]
 
 Uses the shipped toy generator, VLM and coupling. A resumable state is saved beside the output every 100 steps
@@ -12,15 +12,18 @@ import argparse
 import time
 from pathlib import Path
 
-DEFAULTS = {"samples_per_pair": 64, "timesteps_per_sample": 10, "steps": 1000, "lr": 1e-3, "batch_per_pair": 8,
-            "omega_read": "two_paths"}
+DEFAULTS = {"samples_per_pair": 64, "timesteps_per_sample": 10, "steps": 3000, "lr": 1e-3, "batch_per_pair": 8,
+            "divergence": "hellinger", "omega_read": "two_paths"}
 
 
-def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "hellinger", seed: int = 0,
-              pairs=None, progress: bool = True, coupling_path=None, **settings):
+def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None, progress: bool = True,
+              coupling_path=None, **settings):
     from ..concepts import build_concept_cache, train_concepts
     from . import contrast_pairs, load_coupling, load_generator, load_vlm
 
+    unknown = set(settings) - set(DEFAULTS)
+    if unknown:
+        raise TypeError(f"train_toy got unknown settings {sorted(unknown)}; it takes {', '.join(DEFAULTS)}")
     settings = {**DEFAULTS, **settings}
     started = time.perf_counter()
     vlm, generator = load_vlm(), load_generator()
@@ -32,8 +35,9 @@ def train_toy(out="data/toy_concepts.safetensors", *, divergence: str = "helling
         coupling = load_file(coupling_path, vlm=vlm, generator=generator)
     pairs = pairs or contrast_pairs()
     cache = build_concept_cache(generator, vlm, coupling, pairs, samples_per_pair=settings["samples_per_pair"],
-                                timesteps_per_sample=settings["timesteps_per_sample"], divergence_kind=divergence,
-                                omega_read=settings["omega_read"], seed=seed, progress=progress)
+                                timesteps_per_sample=settings["timesteps_per_sample"],
+                                divergence_kind=settings["divergence"], omega_read=settings["omega_read"], seed=seed,
+                                progress=progress)
     cached = time.perf_counter()
     out = Path(out)
     bank = train_concepts(generator, cache, pairs, steps=settings["steps"], lr=settings["lr"],
@@ -55,7 +59,7 @@ def main(argv=None):
     parser.add_argument("--out", default="data/toy_concepts.safetensors")
     parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
     parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
-    parser.add_argument("--divergence", default="hellinger", choices=DIVERGENCES,
+    parser.add_argument("--divergence", default=DEFAULTS["divergence"], choices=DIVERGENCES,
                         help="Δω weighting ('none' = the unweighted-direction baseline)")
     parser.add_argument("--omega-read", default=DEFAULTS["omega_read"], choices=OMEGA_READS,
                         help="where Δω reads x̂0±: the π⁻ and π⁺ trajectories (default) or π⁻'s latent alone")
