@@ -148,8 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     concepts.add_argument("--out", metavar="FILE", default="outputs/concepts.safetensors",
                           help="concept bank to write (.safetensors, with a readable .json beside it; "
                                "default: outputs/concepts.safetensors)")
-    concepts.add_argument("--steps", type=int, default=CONCEPT_DEFAULTS["steps"], metavar="N",
-                          help=f"training steps (default: {CONCEPT_DEFAULTS['steps']})")
+    concepts.add_argument("--steps", type=int, default=None, metavar="N",
+                          help=f"training steps (default: {CONCEPT_DEFAULTS['steps']} on the toy world, "
+                               f"{commands.REAL_CONCEPT_STEPS} as in the paper for real generators)")
     concepts.add_argument("--lr", type=float, default=CONCEPT_DEFAULTS["lr"], metavar="LR",
                           help=f"learning rate (default: {CONCEPT_DEFAULTS['lr']:g}; the paper uses 1e-4)")
     concepts.add_argument("--divergence", default=CONCEPT_DEFAULTS["divergence"], choices=DIVERGENCES,

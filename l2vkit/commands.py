@@ -18,6 +18,7 @@ TOY_COUPLING = "toy_coupling.safetensors"
 TOY_CONCEPTS = "toy_concepts.safetensors"
 TOY_PAIRS = "contrast_pairs.yaml"
 REAL_SAMPLES_PER_PAIR = 16  # π⁻ samples per pair for real generators (one sampling batch)
+REAL_CONCEPT_STEPS = 1000  # the paper's; the toy bank trains longer (its loss was still falling at 1,000)
 
 
 # ------------------------------------------------------------------------------------------------- helpers
@@ -277,6 +278,8 @@ def _concepts(args) -> int:
     toy_generator = _is_shipped_toy(args.generator, "generator")
     if args.samples_per_pair is None:  # a real generator samples them as one batch: keep it small on a GPU
         args.samples_per_pair = TOY_CONCEPT_DEFAULTS["samples_per_pair"] if toy_generator else REAL_SAMPLES_PER_PAIR
+    if args.steps is None:
+        args.steps = TOY_CONCEPT_DEFAULTS["steps"] if toy_generator else REAL_CONCEPT_STEPS
     for value, option in ((args.steps, "--steps"), (args.samples_per_pair, "--samples-per-pair"),
                           (args.timesteps_per_sample, "--timesteps-per-sample"),
                           (args.batch_per_pair, "--batch-per-pair")):

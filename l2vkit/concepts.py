@@ -312,7 +312,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
 
     Each step draws ``batch_per_pair`` cached samples per pair and costs one forward and one backward of G
     (``loop="cached"``); ``loop="naive"`` recomputes G(z_t, π⁻, t) and G(z_t, π⁺, t) every step (three forwards;
-    for the speed comparison). The paper uses 1k steps at lr 1e-4; the toy default lr is 1e-3. ``checkpoint``:
+    for the speed comparison). The paper uses 1k steps at lr 1e-4; the toy bank 3k steps at lr 1e-3. ``checkpoint``:
     a file for the resumable training state (saved atomically every ``checkpoint_every`` steps).
     """
     import torch

@@ -58,8 +58,10 @@ def test_help_defaults_match_the_library():
     for stage, steps in DEFAULT_STEPS.items():
         assert f"default: {steps};" in fit[f"steps_{stage}"]
     concepts = {a.dest: a.default for a in _subparser("concepts")._actions}
-    for key in ("steps", "lr", "divergence", "omega_read", "batch_per_pair", "timesteps_per_sample"):
+    for key in ("lr", "divergence", "omega_read", "batch_per_pair", "timesteps_per_sample"):
         assert concepts[key] == DEFAULTS[key], key
+    helps = {a.dest: a.help for a in _subparser("concepts")._actions}
+    assert f"default: {DEFAULTS['steps']} on the toy world" in helps["steps"]
 
 
 @pytest.mark.unit
