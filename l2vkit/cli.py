@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="how the change Δω of the VLM's distribution weights Δv: hellinger, kl, js, or none "
                                f"(the unweighted baseline; default: {CONCEPT_DEFAULTS['divergence']})")
     concepts.add_argument("--omega-read", default=CONCEPT_DEFAULTS["omega_read"], choices=OMEGA_READS,
-                          help="where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (two_paths, "
-                               "default) or both from the π⁻ trajectory's latent (same_latent, one sampling run less)")
+                          help="where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (two_paths) "
+                               "or both from the π⁻ trajectory's latent (same_latent, one sampling run less; "
+                               f"default: {CONCEPT_DEFAULTS['omega_read']})")
     concepts.add_argument("--samples-per-pair", type=int, default=None, metavar="N",
                           help=f"π⁻ samples per pair, drawn as one batch (default: {CONCEPT_DEFAULTS['samples_per_pair']} "
                                f"on the toy world, {commands.REAL_SAMPLES_PER_PAIR} for real generators)")

@@ -62,7 +62,8 @@ def main(argv=None):
     parser.add_argument("--divergence", default=DEFAULTS["divergence"], choices=DIVERGENCES,
                         help="Δω weighting ('none' = the unweighted-direction baseline)")
     parser.add_argument("--omega-read", default=DEFAULTS["omega_read"], choices=OMEGA_READS,
-                        help="where Δω reads x̂0±: the π⁻ and π⁺ trajectories (default) or π⁻'s latent alone")
+                        help="where Δω reads x̂0±: the π⁻ and π⁺ trajectories (two_paths) or π⁻'s latent alone "
+                             f"(same_latent; default: {DEFAULTS['omega_read']})")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     train_toy(args.out, divergence=args.divergence, seed=args.seed, steps=args.steps, lr=args.lr,
