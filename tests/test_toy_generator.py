@@ -58,7 +58,7 @@ def test_generator_training_runs_and_resumes(tmp_path):
     from l2vkit.toyworld.train_generator import train
 
     small = dict(vae_steps=2, vae_batch=2, latent_videos=64, steps=2, finetune_steps=2, batch=4, decoder_steps=2,
-                 detail_steps=2, progress=False)
+                 detail_steps=2, small_steps=2, progress=False)
     train(tmp_path / "straight", **small)
     with pytest.raises(SystemExit, match="rerun"):
         train(tmp_path / "resumed", **small, minutes=0)
@@ -69,12 +69,28 @@ def test_generator_training_runs_and_resumes(tmp_path):
     assert (tmp_path / "resumed" / "transformer" / "config.json").exists()
     phases = [h["phase"] for h in json.loads((tmp_path / "resumed" / "l2vkit_generator.json").read_text())
               ["transformer"]["history"]]
-    assert phases[-1] == "detail" and "main" in phases and "finetune" in phases
+    assert phases[-1] == "small" and {"main", "finetune", "detail"} <= set(phases)
     # the decoder-only stage leaves the encoder, and so the latents the transformer learns, as the VAE stage left it
     vae = torch.load(tmp_path / "resumed.train_state" / "vae.pt", weights_only=False)["model"]
     sharpened = torch.load(tmp_path / "resumed.train_state" / "decoder.pt", weights_only=False)["model"]
     assert all(torch.equal(vae[k], sharpened[k]) for k in vae if k.startswith(("encoder.", "quant_conv.")))
     assert not all(torch.equal(vae[k], sharpened[k]) for k in vae if k.startswith("decoder."))
+
+
+@pytest.mark.unit
+def test_small_object_phase_draws_small_objects_more_often():
+    import torch
+
+    from l2vkit.toyworld.train_generator import all_captions, small_object_weights
+
+    captions = all_captions()
+    ids = torch.arange(len(captions))
+    weights = small_object_weights(ids, 3.0)
+    small = torch.tensor([" small " in c for c in captions])
+    assert small.sum() == len(captions) // 2
+    assert torch.all(weights[small] == 3.0) and torch.all(weights[~small] == 1.0)
+    picks = torch.multinomial(weights, 4000, replacement=True, generator=torch.Generator().manual_seed(0))
+    assert 0.72 < small[picks].float().mean() < 0.78  # 3 : 1 → three quarters small
 
 
 @pytest.mark.unit
