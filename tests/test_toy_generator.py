@@ -94,6 +94,21 @@ def test_small_object_phase_draws_small_objects_more_often():
 
 
 @pytest.mark.unit
+def test_command_line_defaults_are_train_defaults(monkeypatch):
+    import inspect
+
+    from l2vkit.toyworld import train_generator
+
+    defaults = {name: p.default for name, p in inspect.signature(train_generator.train).parameters.items()}
+    seen = {}
+    monkeypatch.setattr(train_generator, "train", lambda out, **settings: seen.update(settings, out=out))
+    train_generator.main([])
+    assert seen and all(seen[name] == defaults[name] for name in seen), {
+        name: (seen[name], defaults[name]) for name in seen if seen[name] != defaults[name]}
+    assert seen["small_steps"] == 3000 and seen["small_weight"] == 3.0
+
+
+@pytest.mark.unit
 def test_finetuning_sigma_shift_is_the_samplers():
     from diffusers import FlowMatchEulerDiscreteScheduler
 

@@ -354,6 +354,15 @@ def train(out="data/toy_generator", *, vae_steps: int = 1500, vae_schedule_steps
     return info
 
 
+def _phase_options(parser, name: str, *, steps: int, lr: float, shift: float, what: str) -> None:
+    """--NAME-steps, --NAME-lr and --NAME-shift of one transformer phase."""
+    samplers = ", the sampler's" if shift == tg.SAMPLER_SHIFT else ""
+    parser.add_argument(f"--{name}-steps", type=int, default=steps, help=f"transformer steps {what} (0: none)")
+    parser.add_argument(f"--{name}-lr", type=float, default=lr)
+    parser.add_argument(f"--{name}-shift", type=float, default=shift,
+                        help=f"σ shift of the {name} phase (default {shift:g}{samplers})")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="data/toy_generator")
@@ -365,23 +374,15 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--finetune-steps", type=int, default=8000,
-                        help="steps after --steps with σ shifted as the sampler shifts it (0: none)")
-    parser.add_argument("--finetune-lr", type=float, default=5e-4)
-    parser.add_argument("--finetune-shift", type=float, default=tg.SAMPLER_SHIFT,
-                        help=f"σ shift while fine-tuning (default {tg.SAMPLER_SHIFT:g}, the sampler's)")
+    _phase_options(parser, "finetune", steps=8000, lr=5e-4, shift=tg.SAMPLER_SHIFT,
+                   what="after --steps with σ shifted as the sampler shifts it")
     parser.add_argument("--decoder-steps", type=int, default=2000,
                         help="decoder-only VAE steps after --vae-steps, encoder frozen (0: none)")
     parser.add_argument("--decoder-lr", type=float, default=1e-3)
-    parser.add_argument("--detail-steps", type=int, default=2000,
-                        help="transformer steps after the fine-tuning with σ shifted towards low noise (0: none)")
-    parser.add_argument("--detail-lr", type=float, default=2e-4)
-    parser.add_argument("--detail-shift", type=float, default=0.5, help="σ shift of the detail phase (default 0.5)")
-    parser.add_argument("--small-steps", type=int, default=3000,
-                        help="transformer steps after the detail phase that draw small objects more often (0: none)")
-    parser.add_argument("--small-lr", type=float, default=2e-4)
-    parser.add_argument("--small-shift", type=float, default=tg.SAMPLER_SHIFT,
-                        help=f"σ shift of the small-object phase (default {tg.SAMPLER_SHIFT:g}, the sampler's)")
+    _phase_options(parser, "detail", steps=2000, lr=2e-4, shift=0.5,
+                   what="after the fine-tuning with σ shifted towards low noise")
+    _phase_options(parser, "small", steps=3000, lr=2e-4, shift=tg.SAMPLER_SHIFT,
+                   what="after the detail phase that draw small objects more often")
     parser.add_argument("--small-weight", type=float, default=3.0,
                         help="how many times as often a small-object video is drawn in that phase (default 3)")
     parser.add_argument("--seed", type=int, default=0)
