@@ -236,13 +236,14 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
         step, elapsed, history = state["step"], state["elapsed"], state["history"]
     latents, caption_ids = data["latents"], data["caption_ids"]
     embeds, empty = data["caption_embeds"], data["empty_embeds"]
-    # (name, steps, lr, σ shift or None for plain logit-normal, longest warm-up)
-    phases = [("main", steps, lr, None, 300), ("finetune", finetune_steps, finetune_lr, finetune_shift, 100),
-              ("detail", detail_steps, detail_lr, detail_shift, 100),
-              ("small", small_steps, small_lr, small_shift, 100)]
     # Small objects' shape is what the generator gets wrong (small squares drawn round): the last phase sees them
     # more often, σ shifted as the sampler shifts it (the middle steps, where a small object's shape is settled).
-    small_weights = small_object_weights(caption_ids, small_weight)
+    # (name, steps, lr, σ shift or None for plain logit-normal, longest warm-up, per-video draw weights or None
+    # for uniform draws)
+    phases = [("main", steps, lr, None, 300, None),
+              ("finetune", finetune_steps, finetune_lr, finetune_shift, 100, None),
+              ("detail", detail_steps, detail_lr, detail_shift, 100, None),
+              ("small", small_steps, small_lr, small_shift, 100, small_object_weights(caption_ids, small_weight))]
     total = sum(phase[1] for phase in phases)
     started = time.perf_counter() - elapsed
     bar = tqdm(total=total, initial=step, desc="toy Wan transformer", disable=not progress)
@@ -250,16 +251,16 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
     model.train()
     while step < total:
         phase_start = 0
-        for name, length, phase_lr, shift, warmup in phases:
+        for name, length, phase_lr, shift, warmup, weights in phases:
             if step < phase_start + length:
                 break
             phase_start += length
         for group in optimizer.param_groups:
             group["lr"] = phase_lr * warmup_cosine(step - phase_start, length, max(1, min(warmup, length // 10)))
-        if name == "small":
-            pick = torch.multinomial(small_weights, batch, replacement=True, generator=generator)
-        else:
+        if weights is None:
             pick = torch.randint(0, len(latents), (batch,), generator=generator)
+        else:
+            pick = torch.multinomial(weights, batch, replacement=True, generator=generator)
         x0 = latents[pick]
         cond = embeds[caption_ids[pick]]
         drop = torch.rand(batch, generator=generator) < cfg_dropout
