@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: demo test test-fast sync-notebooks benchmarks env
+.PHONY: demo test test-fast sync-notebooks docs benchmarks env
 
-demo:  ## set up, then run the main job on the toy world (results in outputs/)
-	@py=$$(scripts/setup.sh ""); set -x; "$$py" -m l2vkit demo
+demo:  ## set up (with the toy world's text encoder), then run the main job on the toy world (results in outputs/demo/)
+	@py=$$(scripts/setup.sh "text"); set -x; "$$py" -m l2vkit demo
 
 test:  ## set up with test tools, then run every test tier incl. all notebooks
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest
@@ -13,9 +13,12 @@ test:  ## set up with test tools, then run every test tier incl. all notebooks
 test-fast:  ## unit tests only
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest -m unit
 
-sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb), bring the pair back in sync (lab exercises from solutions)
-	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" scripts/make_lab_exercises.py; \
+sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb): set-up cells from l2vkit/install.py, lab exercises from solutions, pairs in sync
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" scripts/sync_setup_cells.py; "$$py" scripts/make_lab_exercises.py; \
 		"$$py" -m jupytext --sync notebooks/*.py $$(ls tutorials/*.py 2>/dev/null)
+
+docs:  ## build the documentation site into site/ (warnings are errors, as in CI; notebooks are not executed)
+	@py=$$(scripts/setup.sh "docs"); set -x; "$$py" -m mkdocs build --strict --site-dir site
 
 benchmarks:  ## every benchmark, one Markdown table (outputs/benchmarks/summary.md; see benchmarks/)
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" benchmarks/run_all.py

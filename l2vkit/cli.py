@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seeds", type=int, default=8, help="seeds (captions × noise) per sweep (default: 8)")
     demo.add_argument("--fresh", action="store_true",
                       help="refit the coupling and retrain the concepts from scratch instead of loading the shipped "
-                           "ones (about 25 minutes on a 2-core CPU)")
+                           "ones (about 37 minutes on a 2-core CPU: coupling 9, concepts 28; see docs/cli.md)")
     demo.add_argument("--vlm", default="toy", help="VLM id: 'toy' or a Hugging Face id (needs a GPU)")
     demo.add_argument("--generator", default="toy", help="generator id: 'toy' or a diffusers id (needs a GPU)")
     demo.add_argument("--no-videos", action="store_true", help="skip writing mp4/gif files")

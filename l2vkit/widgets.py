@@ -1,6 +1,6 @@
 """The interactive logit editor: move a caption word's logit with a slider and watch the video follow.
 
-Two layers (CONVENTIONS.md, "Interactive editing"):
+Two layers, so that what the editor shows is testable without a browser:
 
 - :func:`render` — a **pure** function ``EditorState -> RenderOutput``: it samples the caption steered by
   π⁻ + Σ_k φ_k q_k (optionally only in a window of sampling steps), reads the result back through the coupling Φ to

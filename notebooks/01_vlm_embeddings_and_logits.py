@@ -12,15 +12,19 @@
 # a generator's latents, so the VLM must accept visual tokens *from outside*.
 
 # %%
-# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+# Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
+# local path; see docs/installation.md), else from git+https://github.com/l2vkit/l2vkit.
+# It never pins, upgrades or reinstalls torch or numpy.
 try:
     import l2vkit
 except ImportError:
+    import os
     import subprocess
     import sys
 
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "l2vkit[colab] @ git+https://github.com/l2vkit/l2vkit"])
+    source = os.environ.get("L2VKIT_SOURCE", "git+https://github.com/l2vkit/l2vkit")
+    spec = f"{source}[colab]" if os.path.exists(source) else f"l2vkit[colab] @ {source}"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", spec])
     import l2vkit
 
 # %%

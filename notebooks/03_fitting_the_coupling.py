@@ -12,7 +12,7 @@
 # with D_Ξ and encoding it with E_Ω works but is slow and, for real models, memory-hungry. The **coupling**
 # Φ(z_Ξ, π_Ξ) ≈ E_Ω(D_Ξ(z_Ξ)) maps latents straight to the VLM's visual tokens z_Ω.
 #
-# Φ has two branches and a merge (DESIGN.md §1). **Φ_Ω1** is an MLP-Mixer over latent patches conditioned on the
+# Φ has two branches and a merge (docs/method.md). **Φ_Ω1** is an MLP-Mixer over latent patches conditioned on the
 # caption's π_Ξ, trained with MSE to z_Ω: it needs no decode. **Φ_Ω2** is a Transformer that refines E_Ω(D_Ξ(z))
 # tokens, trained with a Gram loss ‖H(z_Ω) − H(ẑ)‖² (H = pairwise token inner products) so that it keeps the tokens'
 # *relations*.
@@ -21,15 +21,19 @@
 # sampling loops l2vkit reads with Φ_Ω1 alone (`merge="global"`), the fast path.
 
 # %%
-# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+# Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
+# local path; see docs/installation.md), else from git+https://github.com/l2vkit/l2vkit.
+# It never pins, upgrades or reinstalls torch or numpy.
 try:
     import l2vkit
 except ImportError:
+    import os
     import subprocess
     import sys
 
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "l2vkit[colab,text] @ git+https://github.com/l2vkit/l2vkit"])
+    source = os.environ.get("L2VKIT_SOURCE", "git+https://github.com/l2vkit/l2vkit")
+    spec = f"{source}[colab,text]" if os.path.exists(source) else f"l2vkit[colab,text] @ {source}"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", spec])
     import l2vkit
 
 # %%

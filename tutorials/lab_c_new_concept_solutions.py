@@ -9,7 +9,7 @@
 #
 # **The idea.** A contrast pair o = (π⁻, π⁺) is two captions that differ in one word slot — `yellow → red` in the
 # colour slot, say. Its concept vector q_o lives in the generator's condition space Ξ and is trained with the
-# generator G, the coupling Φ and the VLM frozen (DESIGN.md §1):
+# generator G, the coupling Φ and the VLM frozen (docs/method.md):
 #
 # ‖ sg[ G(z_t, π⁻, t) + Δω·Δv ] − G(z_t, π⁻ + Δω·q_o, t) ‖²,
 #
@@ -24,15 +24,19 @@
 # need an unfinished exercise say so and skip.
 
 # %%
-# Set-up: installs l2vkit only when it is missing. It never pins, upgrades or reinstalls torch or numpy.
+# Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
+# local path; see docs/installation.md), else from git+https://github.com/l2vkit/l2vkit.
+# It never pins, upgrades or reinstalls torch or numpy.
 try:
     import l2vkit
 except ImportError:
+    import os
     import subprocess
     import sys
 
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q",
-                           "l2vkit[colab,text] @ git+https://github.com/l2vkit/l2vkit"])
+    source = os.environ.get("L2VKIT_SOURCE", "git+https://github.com/l2vkit/l2vkit")
+    spec = f"{source}[colab,text]" if os.path.exists(source) else f"l2vkit[colab,text] @ {source}"
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", spec])
     import l2vkit
 
 # %%

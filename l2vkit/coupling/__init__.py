@@ -1,4 +1,4 @@
-"""The coupling Φ: generator latents (with their condition) → the VLM's visual-token space (DESIGN.md §1).
+"""The coupling Φ: generator latents (with their condition) → the VLM's visual-token space (docs/method.md).
 
 ``build_coupling_data`` / ``toy_coupling_data`` make training pairs, ``fit_coupling`` fits Φ_Ω1, Φ_Ω2 and ρ-OT and
 returns a ``CouplingResult`` (read, token_probs, save, load); ``transport`` holds the OT solvers; ``ablation``

@@ -1,4 +1,4 @@
-"""The coupling network Φ: the global branch Φ_Ω1, the local branch Φ_Ω2 and the ρ-OT merge (DESIGN.md §1).
+"""The coupling network Φ: the global branch Φ_Ω1, the local branch Φ_Ω2 and the ρ-OT merge (docs/method.md).
 
 Shapes: generator latents ``z`` (B, C, F, h, w) with condition π (B, L, E) and mask (B, L); VLM visual tokens
 (B, N, D). Everything inside works on *standardised* VLM tokens (per-channel mean/std of the training targets,

@@ -19,7 +19,7 @@ Latents are always returned in the 5-D layout ``(B, C, F, h, w)`` in the *normal
 (families whose pipelines pack latents into tokens, like LTX, are unpacked), so that ``velocity``, ``decode`` and
 the coupling network Φ see one layout for every family.
 
-Families register with :func:`register` under their pipeline class name; see ``ADDING_A_GENERATOR.md``.
+Families register with :func:`register` under their pipeline class name; see ``docs/adding-a-generator.md``.
 """
 from __future__ import annotations
 
@@ -208,7 +208,7 @@ class VideoGenerator:
             if name in GENERATORS:
                 return GENERATORS[name]
         raise ValueError(f"no l2vkit generator adapter for pipeline {names[0]!r}; supported: "
-                         f"{', '.join(sorted(GENERATORS))} (see l2vkit/generator/ADDING_A_GENERATOR.md)")
+                         f"{', '.join(sorted(GENERATORS))} (see docs/adding-a-generator.md)")
 
     @classmethod
     def from_pipeline(cls, pipe, **kwargs) -> "VideoGenerator":

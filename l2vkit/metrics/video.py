@@ -153,6 +153,13 @@ def perceptual_distance(videos_a, videos_b, *, feature_net: Callable | None = No
     layer_weights : sequence, optional
         Per layer, a scalar or a ``(C,)`` vector w_l (LPIPS's learned linear heads); default 1.
 
+    Returns
+    -------
+    numpy.ndarray, shape (V,)
+        The distance of each pair.
+
+    Examples
+    --------
     >>> rng = np.random.default_rng(0)
     >>> a = rng.random((2, 3, 8, 8, 3))
     >>> perceptual_distance(a, a).tolist()

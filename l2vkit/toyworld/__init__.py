@@ -1,4 +1,4 @@
-"""The toy world: synthetic videos with measurable ground truth (see DESIGN.md §2)."""
+"""The toy world: synthetic videos with measurable ground truth (see docs/toy-world.md)."""
 import contextlib
 
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes

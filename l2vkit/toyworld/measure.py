@@ -224,6 +224,13 @@ def measure(video) -> Attributes:
     video : np.ndarray
         (T, H, W, 3) RGB, uint8 0–255 or float 0–1, as returned by :func:`~l2vkit.toyworld.render`.
 
+    Returns
+    -------
+    Attributes
+        Every attribute read from the pixels alone.
+
+    Examples
+    --------
     >>> from l2vkit.toyworld import Attributes, render, measure
     >>> a = Attributes("blue", "triangle", "large", "slowly", "up", "snow")
     >>> measure(render(a, seed=3)) == a

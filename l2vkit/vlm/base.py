@@ -1,6 +1,6 @@
 """`VideoVLM`: one interface to Hugging Face video VLMs (the Ω side of L2V).
 
-Every family adapter implements (see ``l2vkit/vlm/ADDING_A_VLM.md``):
+Every family adapter implements (see ``docs/adding-a-vlm.md``):
 
 - ``MODEL_CLASSES``: the transformers class per ``config.model_type`` (the default ``_load`` uses it);
 - ``pixel_inputs(video)``: differentiable preprocessing, pixels → the model's visual input tensors;
@@ -96,7 +96,7 @@ class VideoVLM:
         if adapter is None:
             raise ValueError(
                 f"{model_id}: no l2vkit adapter for model_type {config.model_type!r}; supported: "
-                f"{', '.join(sorted(ADAPTERS))}. See l2vkit/vlm/ADDING_A_VLM.md to add one."
+                f"{', '.join(sorted(ADAPTERS))}. See docs/adding-a-vlm.md to add one."
             )
         return adapter._load(model_id, revision=revision, dtype=resolve_dtype(dtype, device), device=device,
                              word_policy=word_policy, **kwargs)
