@@ -22,3 +22,26 @@ def test_coupling_speed_benchmark_reports_ratios():
 
     r = coupling_speed.run(batch=4, repeats=1)
     assert 0 < r["ratio_phi_over_decode"] and r["ratio_rho_ot_over_decode"] > 0
+
+
+@pytest.mark.unit
+def test_run_all_writes_its_table_between_the_page_markers(tmp_path):
+    import run_all
+
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\nprose before\n\n{run_all.BEGIN}\nold table\n{run_all.END}\n\nprose after\n")
+    run_all._write_between_markers(page, "| benchmark | figure |\n|---|---|\n| x | 1.0× |\n")
+    text = page.read_text()
+    assert "old table" not in text and "| x | 1.0× |" in text
+    assert text.startswith("# Benchmarks\n\nprose before") and text.endswith("prose after\n")
+    page.write_text("no markers\n")
+    with pytest.raises(ValueError, match="markers"):
+        run_all._write_between_markers(page, "table")
+
+
+@pytest.mark.unit
+def test_the_benchmarks_page_has_the_markers():
+    import run_all
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md").read_text()
+    assert text.count(run_all.BEGIN) == 1 and text.count(run_all.END) == 1

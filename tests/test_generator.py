@@ -404,8 +404,13 @@ def test_from_pretrained_on_a_saved_tiny_pipeline(tmp_path, wan):
     assert loaded.model_id == str(tmp_path)
     pi = wan.encode_prompt("a red circle")
     assert torch.equal(loaded.encode_prompt("a red circle").embeds, pi.embeds)
-    assert torch.equal(loaded.sample(pi, steps=STEPS, guidance=1.0, seed=0).latents,
-                       wan.sample(pi, steps=STEPS, guidance=1.0, seed=0).latents)
+    for name in ("transformer", "vae", "text_encoder"):  # the same weights, bit for bit
+        saved, read = getattr(wan.pipe, name).state_dict(), getattr(loaded.pipe, name).state_dict()
+        assert saved.keys() == read.keys() and all(torch.equal(saved[k], read[k]) for k in saved), name
+    # Same weights and noise give the same sample up to float rounding: weights read from disk sit at other memory
+    # alignments than freshly built ones, and CPU kernels then round a few ulps differently (seen: 4.5e-7).
+    torch.testing.assert_close(loaded.sample(pi, steps=STEPS, guidance=1.0, seed=0).latents,
+                               wan.sample(pi, steps=STEPS, guidance=1.0, seed=0).latents, rtol=0, atol=1e-5)
     plan = plan_memory(tmp_path, 9, 16, 16, "float32", verbose=False)  # counted from configs on the meta device
     assert plan.spec.exact
     for name in ("transformer", "text_encoder", "vae"):

