@@ -103,7 +103,7 @@ def run(tiny: bool = False, repeats: int = 3) -> dict:
     import torch
 
     from l2vkit.concepts import ConceptBank
-    from l2vkit.coupling.data import generator_identity
+    from l2vkit.provenance import generator_identity
     from l2vkit.coupling.fit import CouplingResult
     from l2vkit.coupling.networks import Coupling, CouplingConfig
     from l2vkit.generator.base import Condition

@@ -34,8 +34,8 @@ def run(repeats: int = 7, train_steps: int = 10) -> dict:
     }, repeats)
     pairs = tw.contrast_pairs()
     t0 = time.perf_counter()
-    cache = build_concept_cache(gen, vlm, coupling, pairs, samples_per_pair=16, timesteps_per_sample=10,
-                                progress=False)
+    cache = build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions, samples_per_pair=16,
+                                timesteps_per_sample=10, progress=False)
     cache_s = time.perf_counter() - t0
     loops = {}
     for loop in ("cached", "naive"):

@@ -3,7 +3,7 @@
 Importing the package is cheap: torch, transformers, diffusers and plotting libraries load inside the functions
 that need them.
 """
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = ["steer", "sweep"]
 

@@ -301,8 +301,9 @@ def _concepts(args) -> int:
         coupling_file = _data_file(TOY_COUPLING)
     else:
         raise ValueError("--coupling FILE is needed for models other than the toy world's (fit one with `l2vkit fit`)")
-    captions = None
-    if not toy_generator:  # real captions come from the pairs' templates
+    if toy_generator:  # random toy captions with the source word at the slot
+        from .toyworld import toy_captions as captions
+    else:  # real captions come from the pairs' templates
         untemplated = [p.name for p in pairs if not p.template]
         if untemplated:
             raise ValueError(f"pairs {', '.join(untemplated)} in {pairs_file} have no 'template' (a caption with "

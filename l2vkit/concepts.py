@@ -16,7 +16,7 @@ import dataclasses
 import json
 import math
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -75,17 +75,6 @@ def slot_prefix(pair, caption: str) -> str:
     return " ".join(words[: words.index(pair.source)])
 
 
-def toy_captions(pair, count: int, *, seed: int = 0) -> list[str]:
-    """``count`` random toy captions whose ``pair.slot`` holds the source word (other attributes random)."""
-    from .toyworld import caption, random_attributes
-
-    rng = np.random.default_rng(seed)
-    out = []
-    for s in rng.integers(0, 2**31 - 1, size=count):
-        out.append(caption(random_attributes(int(s)).replace(**{pair.slot: pair.source})))
-    return out
-
-
 def check_pair(pair, vlm=None, captions: Sequence[str] = ()) -> None:
     """Both words must sit at the slot of every caption and be scorable by the VLM (``word_ids``)."""
     for c in captions:
@@ -117,14 +106,27 @@ class ConceptCache:
         return int(self.pair.shape[0])
 
 
-def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: Mapping[str, Sequence[str]] | None = None,
+def pair_captions(captions, pair, count: int, *, seed: int) -> list[str]:
+    """The π⁻ captions of ``pair`` from ``captions``: a mapping pair name → captions, or a function
+    ``(pair, count, seed=...) -> captions`` such as the toy world's ``l2vkit.toyworld.toy_captions``."""
+    if captions is None:
+        raise ValueError("no captions given: pass captions= as a mapping pair name → π⁻ captions, or a function "
+                         "(pair, count, seed=...) → captions (the toy world's is l2vkit.toyworld.toy_captions; a pair "
+                         "with a 'template' gives its caption with pair.captions()[0])")
+    chosen = captions(pair, count, seed=seed) if callable(captions) else captions.get(pair.name)
+    if not chosen:
+        raise ValueError(f"captions has none for pair {pair.name!r}")
+    return list(chosen)
+
+
+def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=None,
                         samples_per_pair: int = 16, timesteps_per_sample: int = 10, steps: int | None = None,
                         divergence_kind: str = "hellinger", omega_read: str = "two_paths", seed: int = 0,
                         progress: bool = True) -> ConceptCache:
     """Sample π⁻ trajectories for every pair and cache (z_t, t, G(z_t, π⁻, t), Δv, Δω) along them.
 
-    ``captions[pair.name]``: the π⁻ captions to use (default: toy captions with the source word at the slot, one per
-    sample). Each caption is sampled once (seed ``seed + k``) and ``timesteps_per_sample`` evenly spaced steps of its
+    ``captions``: the π⁻ captions of each pair, a mapping pair name → captions or a function ``(pair, count, seed=...)
+    -> captions`` (see :func:`pair_captions`; the toy world's is ``l2vkit.toyworld.toy_captions``). Each caption is sampled once (seed ``seed + k``) and ``timesteps_per_sample`` evenly spaced steps of its
     trajectory become samples; Δv is taken at the π⁻ trajectory's z_t. Δω reads x̂0 through ``coupling`` (Φ_Ω1, no
     decode) with the VLM's whole next-token distribution at the slot, along the two paths: the π⁻ trajectory and
     the π⁺ trajectory from the same noise (``omega_read="two_paths"``, one more sampling run per pair). With
@@ -134,7 +136,7 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
     import torch
     from tqdm.auto import tqdm
 
-    from .coupling.data import generator_identity, vlm_identity
+    from .provenance import generator_identity, vlm_identity
 
     if divergence_kind not in DIVERGENCES:
         raise ValueError(f"divergence {divergence_kind!r}; choose one of {', '.join(DIVERGENCES)}")
@@ -147,7 +149,7 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions: 
     parts = {k: [] for k in ("pair", "z_t", "t", "v_minus", "dv", "dw", "embeds", "mask")}
     sample_captions = []
     for k, pair in enumerate(tqdm(pairs, desc="concept cache", disable=not progress)):
-        minus = list((captions or {}).get(pair.name) or toy_captions(pair, samples_per_pair, seed=seed + 7919 * k))
+        minus = pair_captions(captions, pair, samples_per_pair, seed=seed + 7919 * k)
         check_pair(pair, vlm, minus)
         plus = [swap_word(pair, c) for c in minus]
         cond_m, cond_p = generator.encode_prompt(minus), generator.encode_prompt(plus)
@@ -291,7 +293,7 @@ class ConceptBank:
         return bank
 
     def check_generator(self, generator) -> None:
-        from .coupling.data import describe_identity, generator_identity
+        from .provenance import describe_identity, generator_identity
 
         saved, given = self.meta.get("generator", {}), generator_identity(generator)
         keys = ("model_id", "weights", "text_dim")
@@ -318,10 +320,10 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     import torch
     from tqdm.auto import tqdm
 
-    from .coupling.data import generator_identity, vlm_identity
+    from .provenance import generator_identity, vlm_identity
     from .generator.base import Condition
     from .provenance import provenance
-    from .toyworld.training import load_state, save_state
+    from .training import load_state, save_state
 
     if loop not in ("cached", "naive"):
         raise ValueError(f"loop={loop!r}; choose 'cached' or 'naive'")
@@ -398,3 +400,9 @@ def _plus_condition(generator, cache, index, memo):
             memo[text] = generator.encode_prompt(text)
         rows.append(memo[text])
     return Condition(torch.cat([r.embeds for r in rows]), None if rows[0].mask is None else torch.cat([r.mask for r in rows]))
+
+
+def __getattr__(name):
+    from ._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)

@@ -38,6 +38,7 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
               phis=PHIS) -> dict:
     """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` random captions (seeds from ``first_seed``); measure and
     score."""
+    from . import toyworld as tw
     from .concepts import swap_word
     from .metrics import caption_metrics, monotonicity
     from .steering import sweep
@@ -52,7 +53,7 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
         runs.append(sweep(generator, text, list(pairs), phis, concepts=concepts, seed=s, vlm=vlm, coupling=coupling))
         captions.append(text)
         targets.append(target)
-    measured = [r.measure() for r in runs]  # seeds × φ; None where no object is found (counts as wrong)
+    measured = [r.measure(tw.measure_or_none) for r in runs]  # seeds × φ; None: no object found (counts as wrong)
     per_pair = {}
     for spec in specs:
         changed = np.array([[m is not None and m.as_dict()[spec.slot] == spec.target for m in row]

@@ -388,11 +388,11 @@ def check_contrast_pair(pair, *, vlm=None, allow_shipped: bool = False) -> bool:
 
 def check_judge(fn: Callable) -> bool:
     """Lab (c): ``fn(source, slot, target, measured_by_phi)`` → ``{"flip_rate": [...], "preservation_rate": [...]}``
-    (one value per φ, ascending), compared with :func:`l2vkit.metrics.ground_truth_scores` on made-up measurements.
+    (one value per φ, ascending), compared with :func:`l2vkit.toyworld.ground_truth.ground_truth_scores` on made-up measurements.
     """
 
     def body():
-        from .metrics import ground_truth_scores
+        from .toyworld.ground_truth import ground_truth_scores
         from .toyworld import random_attributes
 
         sources = [random_attributes(s).replace(colour="red") for s in range(4)]
@@ -427,8 +427,8 @@ def check_concept(concept, pair, *, generator, seeds=range(6), phi: float = 1.0,
     """
 
     def body():
-        from .concepts import toy_captions
-        from .metrics import ground_truth_scores
+        from .toyworld import toy_captions
+        from .toyworld.ground_truth import ground_truth_scores
         from .toyworld import Attributes, parse_caption
         from .toyworld.steering_eval import measured_or_none
 

@@ -24,20 +24,10 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .figures import new_figure, show_figure  # noqa: F401  (part of this module's API)
+
 #: Colours for words and curves (colour-blind-safe, Okabe–Ito).
 PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000")
-
-
-def new_figure(rows: int, cols: int, *, cell: float = 1.5, aspect: float = 1.0):
-    """A ``rows`` × ``cols`` grid of axes as a 2-D list; panels ``cell`` inches high and ``aspect`` × as wide.
-
-    Returns ``(fig, axes)``.
-    """
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(cols * cell * aspect + 1.2, rows * cell + 0.6), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    return fig, axes.tolist()
 
 
 def _single_axes(ax, size: tuple[float, float]):
@@ -56,22 +46,6 @@ def _graph_objects():
         raise ImportError("interactive figures need plotly: `pip install plotly` "
                           "(or `pip install l2vkit[notebooks]`)") from None
     return go
-
-
-def show_figure(fig) -> None:
-    """Display a figure (matplotlib or plotly) in a notebook; outside one, say how to save it instead."""
-    import warnings
-
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        get_ipython = None
-    if get_ipython is not None and get_ipython() is not None:
-        display(fig)
-    else:
-        warnings.warn("show=True displays figures in notebooks; in a script save it with "
-                      "l2vkit.video.save_figure(fig, 'figure.png') (or fig.write_html for plotly)", stacklevel=3)
 
 
 class PlotMixin:

@@ -21,7 +21,7 @@ def package_version(name: str) -> str | None:
 
 def provenance(**extra) -> dict:
     """A JSON-ready record of the software that produced a result, plus ``extra`` (seeds, model ids, …)."""
-    from . import __version__
+    from ._version import __version__
 
     return {
         "l2vkit": __version__,
@@ -87,3 +87,20 @@ def canonical_model_id(model_id) -> str:
     except (OSError, FileNotFoundError):
         pass
     return text
+
+
+# Model identity: what an artifact records about the models it was made for, and what loading compares.
+def vlm_identity(vlm) -> dict:
+    return {"model_id": canonical_model_id(vlm.model_id), "revision": vlm.revision,
+            "weights": weights_fingerprint(vlm.model_id), "tokens_width": vlm.hidden_size}
+
+
+def describe_identity(identity: dict, keys) -> str:
+    """``"weights='…', text_dim=384"``: the named fields of an identity, for errors that compare two models."""
+    return ", ".join(f"{k}={identity.get(k)!r}" for k in keys)
+
+
+def generator_identity(generator) -> dict:
+    return {"model_id": canonical_model_id(generator.model_id), "revision": generator.revision,
+            "weights": weights_fingerprint(generator.model_id), "text_dim": generator.text_dim,
+            "latent_channels": generator.latent_channels}

@@ -192,7 +192,7 @@ def render_report(run_dir, *, title: str | None = None, out=None, max_file_mb: f
     Raises ``FileNotFoundError`` / ``NotADirectoryError`` for a bad folder and ``ValueError`` when it holds nothing
     to report.
     """
-    from . import __version__
+    from ._version import __version__
 
     run_dir = Path(run_dir)
     if not run_dir.exists():

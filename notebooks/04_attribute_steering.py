@@ -55,7 +55,7 @@ from l2vkit import steer, sweep
 from l2vkit import toyworld as tw
 from l2vkit.concepts import slot_prefix
 from l2vkit.generator import VideoGenerator
-from l2vkit.metrics import ground_truth_scores
+from l2vkit.toyworld.ground_truth import ground_truth_scores
 from l2vkit.plots import curves_over_phi, new_figure, sweep_grid, table_figure
 from l2vkit.toyworld.steering_eval import evaluate_pair, measured_or_none
 from l2vkit.video import show_videos
@@ -75,7 +75,8 @@ else:
     clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
     coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
     pairs = [p for p in tw.contrast_pairs() if p.name in PAIRS]
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs), pairs)
+    # the toy captions are plain English, so the real generator can draw them too
+    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions), pairs)
 
 print("concepts:", ", ".join(bank.pairs))
 print("q shape:", tuple(bank[PAIRS[0]].shape), "= the shape of π_Ξ (tokens × width)")

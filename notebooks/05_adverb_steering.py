@@ -52,9 +52,10 @@ from IPython.display import display
 
 from l2vkit import steer
 from l2vkit import toyworld as tw
-from l2vkit.concepts import slot_prefix, swap_word, toy_captions
+from l2vkit.concepts import slot_prefix, swap_word
 from l2vkit.generator import VideoGenerator
 from l2vkit.plots import curves_over_phi, logit_bars, new_figure, sweep_grid
+from l2vkit.toyworld import toy_captions
 from l2vkit.video import show_videos
 from l2vkit.vlm import VideoVLM
 
@@ -72,7 +73,7 @@ else:
     clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
     coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
     pairs = [p for p in tw.contrast_pairs() if p.name == PAIR]
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs), pairs)
+    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions), pairs)
 spec = bank.spec(PAIR)
 print(spec)
 

@@ -72,7 +72,8 @@ else:
     clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
     coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
     pairs = [p for p in tw.contrast_pairs() if p.name in PAIRS]
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs), pairs)
+    cache = build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions)
+    bank = train_concepts(gen, cache, pairs)
 
 
 def reads(video, caption, pairs):

@@ -55,13 +55,14 @@ import torch
 from IPython.display import Markdown, display
 
 from l2vkit import toyworld as tw
-from l2vkit.concepts import ConceptBank, swap_word, toy_captions
+from l2vkit.concepts import ConceptBank, swap_word
 from l2vkit.generator import VideoGenerator
 from l2vkit.metrics import (MetricWarning, caption_metrics, directional_delta, embedding_similarity,
-                            fit_toy_alignment_map, frechet_distance, toy_alignment_encoders, vlm_pooled_features)
+                            frechet_distance, vlm_pooled_features)
 from l2vkit.paths import data_dir
 from l2vkit.plots import curves_over_phi, curves_over_phi_plotly, new_figure, table_figure
-from l2vkit.toyworld import steering_eval
+from l2vkit.toyworld import steering_eval, toy_captions
+from l2vkit.toyworld.alignment import fit_toy_alignment_map, toy_alignment_encoders
 from l2vkit.video import show_videos
 from l2vkit.vlm import VideoVLM
 
@@ -80,7 +81,7 @@ else:
     clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
     coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
     pairs = [p for p in tw.contrast_pairs() if p.name in PAIRS]
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs), pairs)
+    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions), pairs)
 unweighted_path = data_dir() / "toy_concepts_unweighted.safetensors"
 unweighted = ConceptBank.load(unweighted_path, generator=gen) if TOY and unweighted_path.exists() else None
 print("unweighted-Δv baseline:", "loaded" if unweighted else "not available (train it with "

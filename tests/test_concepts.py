@@ -8,9 +8,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from l2vkit import toyworld
-from l2vkit.concepts import (ConceptBank, build_concept_cache, divergence, slot_prefix, swap_word, toy_captions,
-                             train_concepts)
+from l2vkit.concepts import ConceptBank, build_concept_cache, divergence, slot_prefix, swap_word, train_concepts
 from l2vkit.pairs import ContrastPair
+from l2vkit.toyworld import toy_captions
 
 RED_BLUE = ContrastPair("red", "blue", "colour", "attribute")
 
@@ -58,8 +58,8 @@ def toy():
 def cache(toy):
     vlm, gen, coupling = toy
     pairs = [RED_BLUE, ContrastPair("desert", "snow", "scene", "scene")]
-    return pairs, build_concept_cache(gen, vlm, coupling, pairs, samples_per_pair=3, timesteps_per_sample=4,
-                                      steps=8, progress=False)
+    return pairs, build_concept_cache(gen, vlm, coupling, pairs, captions=toy_captions, samples_per_pair=3,
+                                      timesteps_per_sample=4, steps=8, progress=False)
 
 
 @pytest.mark.integration
@@ -69,13 +69,13 @@ def test_delta_omega_reads_both_trajectories_so_late_steps_keep_their_weight(toy
     vlm, gen, coupling = toy
     late = {}
     for read in ("two_paths", "same_latent"):
-        c = build_concept_cache(gen, vlm, coupling, [RED_BLUE], samples_per_pair=4, timesteps_per_sample=2, steps=8,
-                                omega_read=read, progress=False)
+        c = build_concept_cache(gen, vlm, coupling, [RED_BLUE], captions=toy_captions, samples_per_pair=4,
+                                timesteps_per_sample=2, steps=8, omega_read=read, progress=False)
         assert c.meta["omega_read"] == read
         late[read] = float(c.dw[c.t == c.t.min()].mean())
     assert late["two_paths"] > 0.8 and late["same_latent"] < 0.3, late
     with pytest.raises(ValueError, match="omega_read='both'; choose one of two_paths, same_latent"):
-        build_concept_cache(gen, vlm, coupling, [RED_BLUE], omega_read="both", progress=False)
+        build_concept_cache(gen, vlm, coupling, [RED_BLUE], captions=toy_captions, omega_read="both", progress=False)
 
 
 @pytest.mark.integration
@@ -192,3 +192,17 @@ def test_weights_fingerprint_tells_retrained_folders_apart(tmp_path, monkeypatch
     before = fingerprint(bytes(big))
     big[-3] ^= 1
     assert fingerprint(bytes(big)) != before
+
+
+@pytest.mark.unit
+def test_captions_come_from_the_caller_never_from_the_toy_world():
+    from l2vkit.concepts import pair_captions
+
+    wood = ContrastPair("wood", "metal", "material", "attribute", template="a {material} chair")
+    assert pair_captions({"wood->metal": ["a wood chair"]}, wood, 1, seed=0) == ["a wood chair"]
+    assert pair_captions(lambda pair, count, seed: [pair.captions()[0]] * count, wood, 2, seed=0) == ["a wood chair"] * 2
+    assert pair_captions(toy_captions, RED_BLUE, 3, seed=1) == toy_captions(RED_BLUE, 3, seed=1)
+    with pytest.raises(ValueError, match="no captions given: pass captions="):
+        pair_captions(None, wood, 1, seed=0)
+    with pytest.raises(ValueError, match="captions has none for pair 'wood->metal'"):
+        pair_captions({"red->blue": ["a small red circle"]}, wood, 1, seed=0)

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from l2vkit import toyworld
-from l2vkit.coupling import CouplingData, CouplingResult, fit_coupling, load_coupling, toy_coupling_data
+from l2vkit.coupling import CouplingData, CouplingResult, fit_coupling, load_coupling
+from l2vkit.toyworld import toy_coupling_data
 from l2vkit.coupling.networks import Coupling, CouplingConfig, gram, patchify
 
 TINY_STEPS = {"global": 6, "local": 4, "rho": 2}
@@ -176,7 +177,7 @@ def test_bad_artifacts_give_clear_errors(small_data, models, tmp_path, monkeypat
 @pytest.mark.integration
 def test_shipped_coupling_agrees_with_the_vlm_on_decoded_videos(models):
     """Acceptance: ≥ 90% agreement per attribute through Φ at x̂0 from σ ≤ 0.5 on 300 held-out toy videos."""
-    from l2vkit.coupling.ablation import ablation_table
+    from l2vkit.toyworld.ablation import ablation_table
 
     vlm, gen = models
     coupling = toyworld.load_coupling(vlm=vlm, generator=gen)

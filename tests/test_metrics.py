@@ -14,6 +14,8 @@ import pytest
 from l2vkit import metrics as M
 from l2vkit.metrics import MetricWarning
 from l2vkit.toyworld import Attributes
+from l2vkit.toyworld.alignment import fit_toy_alignment_map
+from l2vkit.toyworld.ground_truth import ground_truth_scores
 
 unit = pytest.mark.unit
 integration = pytest.mark.integration
@@ -293,7 +295,7 @@ def test_alignment_scores_hand_checked():
 @integration
 def test_minilm_text_encoder_matches_sentence_transformers():
     st = pytest.importorskip("sentence_transformers")
-    from l2vkit.toyworld.toy_generator import minilm_folder
+    from l2vkit.minilm import minilm_folder
 
     texts = ["a small red circle moves quickly to the left in the desert", "a large blue square moves slowly up",
              "grass"]
@@ -332,7 +334,7 @@ def test_toy_alignment_map_ranks_true_captions_and_moves_with_colour_edits(toy_v
     from l2vkit.toyworld.vlm_data import held_out
 
     text_encoder = M.minilm_text_encoder()
-    fitted = M.fit_toy_alignment_map(toy_vlm, count=300, text_encoder=text_encoder)
+    fitted = fit_toy_alignment_map(toy_vlm, count=300, text_encoder=text_encoder)
     assert fitted.meta["video_model"].endswith("toy_vlm") and fitted.meta["samples"] == 300
     video_encoder = fitted.video_encoder(M.vlm_pooled_features(toy_vlm))
     attrs, videos = held_out(40)
@@ -544,7 +546,7 @@ def test_ground_truth_scores_hand_checked():
         0.5: [RED, blue, blue.replace(scene="sea")],
         1.0: [blue, blue, blue.replace(shape="square")],
     }
-    scores = M.ground_truth_scores(RED, "colour", "blue", measured)
+    scores = ground_truth_scores(RED, "colour", "blue", measured)
     assert scores.phis == [0.0, 0.5, 1.0] and scores.seeds == 3
     assert scores.flip_rate == pytest.approx([0, 2 / 3, 1])
     assert scores.preservation_rate == pytest.approx([1, 2 / 3, 2 / 3])
@@ -566,13 +568,13 @@ def test_ground_truth_scores_hand_checked():
 def test_ground_truth_constant_sequences_and_probabilities():
     blue = RED.replace(colour="blue")
     measured = {0.0: [RED, RED], 0.5: [RED, blue], 1.0: [RED, blue]}  # seed 0 never flips
-    scores = M.ground_truth_scores([RED, RED], "colour", "blue", measured)
+    scores = ground_truth_scores([RED, RED], "colour", "blue", measured)
     assert math.isnan(scores.monotonicity_per_seed[0]) and scores.monotonicity_defined == 1
     assert scores.monotonicity == pytest.approx(scores.monotonicity_per_seed[1])
-    never = M.ground_truth_scores(RED, "colour", "blue", {0.0: [RED], 1.0: [RED]})
+    never = ground_truth_scores(RED, "colour", "blue", {0.0: [RED], 1.0: [RED]})
     assert math.isnan(never.monotonicity) and never.as_dict()["monotonicity"] is None
     probs = {0.0: [0.1, 0.2], 0.5: [0.3, 0.25], 1.0: [0.9, 0.22]}
-    with_probs = M.ground_truth_scores(RED, "colour", "blue", measured, target_probs=probs)
+    with_probs = ground_truth_scores(RED, "colour", "blue", measured, target_probs=probs)
     assert with_probs.monotonicity_of == "target probability"
     assert with_probs.monotonicity_per_seed[0] == pytest.approx(1.0)
     assert with_probs.monotonicity_per_seed[1] == pytest.approx(0.5)  # ranks (1, 3, 2) vs (1, 2, 3)
@@ -582,17 +584,17 @@ def test_ground_truth_constant_sequences_and_probabilities():
 @unit
 def test_ground_truth_bad_input():
     with pytest.raises(ValueError, match="not a toy-world attribute"):
-        M.ground_truth_scores(RED, "texture", "blue", {0.0: [RED]})
+        ground_truth_scores(RED, "texture", "blue", {0.0: [RED]})
     with pytest.raises(ValueError, match="is not a colour"):
-        M.ground_truth_scores(RED, "colour", "square", {0.0: [RED]})
+        ground_truth_scores(RED, "colour", "square", {0.0: [RED]})
     with pytest.raises(ValueError, match="has 1 entries but"):
-        M.ground_truth_scores(RED, "colour", "blue", {0.0: [RED, RED], 1.0: [RED]})
+        ground_truth_scores(RED, "colour", "blue", {0.0: [RED, RED], 1.0: [RED]})
     with pytest.raises(ValueError, match="non-empty mapping"):
-        M.ground_truth_scores(RED, "colour", "blue", {})
+        ground_truth_scores(RED, "colour", "blue", {})
     with pytest.raises(TypeError, match="toyworld.Attributes"):
-        M.ground_truth_scores(RED, "colour", "blue", {0.0: ["red"]})
+        ground_truth_scores(RED, "colour", "blue", {0.0: ["red"]})
     with pytest.raises(ValueError, match="target_probs has φ"):
-        M.ground_truth_scores(RED, "colour", "blue", {0.0: [RED]}, target_probs={1.0: [0.5]})
+        ground_truth_scores(RED, "colour", "blue", {0.0: [RED]}, target_probs={1.0: [0.5]})
 
 
 @integration
@@ -602,7 +604,7 @@ def test_ground_truth_from_measured_toy_videos():
     sources = [tw.random_attributes(s).replace(colour="red") for s in range(4)]
     measured = {phi: [tw.measure(tw.render(a.replace(colour="blue") if phi >= 0.5 else a, seed=s))
                       for s, a in enumerate(sources)] for phi in (0.0, 0.25, 0.5, 1.0)}
-    scores = M.ground_truth_scores(sources, "colour", "blue", measured)
+    scores = ground_truth_scores(sources, "colour", "blue", measured)
     assert scores.flip_rate == [0.0, 0.0, 1.0, 1.0]
     assert scores.preservation_rate == [1.0, 1.0, 1.0, 1.0]
     assert scores.monotonicity == pytest.approx(spearmanr_step())

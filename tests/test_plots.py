@@ -158,8 +158,8 @@ def test_plot_mixin_shows_only_when_asked():
 
 
 def test_ground_truth_scores_plots():
-    from l2vkit.metrics import ground_truth_scores
     from l2vkit.toyworld import Attributes
+    from l2vkit.toyworld.ground_truth import ground_truth_scores
 
     red = Attributes("red", "circle", "small", "quickly", "left", "desert")
     scores = ground_truth_scores(red, "colour", "blue", {0.0: [red], 1.0: [red.replace(colour="blue")]},

@@ -122,7 +122,7 @@ def test_finetuning_sigma_shift_is_the_samplers():
 
 @pytest.mark.unit
 def test_staged_folder_replaces_the_old_model_even_after_an_interrupted_swap(tmp_path):
-    from l2vkit.toyworld.training import staged_folder
+    from l2vkit.training import staged_folder
 
     out = tmp_path / "model"
     out.mkdir()

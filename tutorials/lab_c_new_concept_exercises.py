@@ -53,9 +53,10 @@ import torch
 
 from l2vkit import labs
 from l2vkit import toyworld as tw
-from l2vkit.concepts import build_concept_cache, swap_word, toy_captions, train_concepts
+from l2vkit.concepts import build_concept_cache, swap_word, train_concepts
 from l2vkit.generator import VideoGenerator
 from l2vkit.pairs import ContrastPair
+from l2vkit.toyworld import toy_captions
 from l2vkit.toyworld.steering_eval import measured_or_none
 from l2vkit.video import show_videos
 from l2vkit.vlm import VideoVLM
@@ -109,9 +110,10 @@ else:
 
 # %% [markdown]
 # ## Exercise 2 · Train the concept vector
-# Two library calls. `build_concept_cache(gen, vlm, coupling, [pair], ...)` samples π⁻ trajectories and caches, at
-# several steps of each, z_t, t, G(z_t, π⁻, t), Δv and Δω (Hellinger); `train_concepts(gen, cache, [pair], ...)` then
-# fits q_o by the loss above and returns a `ConceptBank`. Keep it small enough for a CPU: 8 captions × 8 timesteps and
+# Two library calls. `build_concept_cache(gen, vlm, coupling, [pair], captions=toy_captions, ...)` samples π⁻
+# trajectories of random toy captions with the source word and caches, at several steps of each, z_t, t,
+# G(z_t, π⁻, t), Δv and Δω (Hellinger); `train_concepts(gen, cache, [pair], ...)` then fits q_o by the loss above and
+# returns a `ConceptBank`. Keep it small enough for a CPU: 8 captions × 8 timesteps and
 # 150 steps at lr 1e-2 train in well under a minute (the shipped bank used 16 × 10 and 400 steps at 1e-3).
 
 # %%
@@ -128,8 +130,8 @@ labs.check_concept(bank, pair, generator=gen, seeds=SEEDS);
 # `source` is a list of `Attributes` (one per seed: what the unsteered video shows), `measured_by_phi` maps each φ to
 # the list of `Attributes` measured on the steered videos. Return `{"flip_rate": [...], "preservation_rate": [...]}`
 # with one value per φ in ascending order: the share of seeds whose `slot` equals `target`, and the share whose every
-# *other* attribute equals the source's. (`l2vkit.metrics.ground_truth_scores` computes these and more — write your
-# own first.)
+# *other* attribute equals the source's. (`l2vkit.toyworld.ground_truth.ground_truth_scores` computes these and
+# more — write your own first.)
 
 # %%
 FIELDS = list(tw.ATTRIBUTE_VALUES)
@@ -149,7 +151,7 @@ labs.check_judge(judge);
 # rate rising with φ while the other attributes stay put — or not.
 
 # %%
-from l2vkit.metrics import ground_truth_scores
+from l2vkit.toyworld.ground_truth import ground_truth_scores
 
 PHIS = (0.0, 0.5, 1.0, 1.5)
 if pair and bank:

@@ -1,19 +1,18 @@
 """The coupling Φ: generator latents (with their condition) → the VLM's visual-token space (docs/method.md).
 
-``build_coupling_data`` / ``toy_coupling_data`` make training pairs, ``fit_coupling`` fits Φ_Ω1, Φ_Ω2 and ρ-OT and
-returns a ``CouplingResult`` (read, token_probs, save, load); ``transport`` holds the OT solvers; ``ablation``
-runs the paper's ablation table. Importing this package does not import torch.
+``build_coupling_data`` makes training pairs, ``fit_coupling`` fits Φ_Ω1, Φ_Ω2 and ρ-OT and returns a
+``CouplingResult`` (read, token_probs, save, load); ``transport`` holds the OT solvers; ``variants`` the ablation's
+variants of a fitted Φ. Importing this package does not import torch.
 """
 from __future__ import annotations
 
 __all__ = ["CouplingConfig", "CouplingData", "CouplingResult", "build_coupling_data", "fit_coupling",
-           "load_coupling", "toy_coupling_data"]
+           "load_coupling"]
 
 _LAZY = {
     "CouplingConfig": ".networks",
     "CouplingData": ".data",
     "build_coupling_data": ".data",
-    "toy_coupling_data": ".data",
     "CouplingResult": ".fit",
     "fit_coupling": ".fit",
 }
@@ -24,7 +23,9 @@ def __getattr__(name):
         import importlib
 
         return getattr(importlib.import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)
 
 
 def load_coupling(path, *, vlm=None, generator=None, device=None):

@@ -14,6 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..provenance import generator_identity, vlm_identity
+
 FORMAT_VERSION = 1
 _FIELDS = ("latents", "sigmas", "video_index", "embeds", "mask", "local_tokens", "targets")
 
@@ -166,37 +168,3 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
             "sigmas_per_video": sigmas_per_video, "max_sigma": max_sigma, "include_clean": include_clean,
             "levels": None if levels is None else [float(x) for x in levels], "target": target}
     return CouplingData(**data, captions=list(captions), meta=meta)
-
-
-def toy_coupling_data(vlm, generator, count: int, *, seed: int = 0, offset: int | None = None, **kwargs):
-    """Coupling pairs from ``count`` random toy videos (``offset`` set: the fixed held-out set from that offset)."""
-    from ..toyworld import caption
-    from ..toyworld.vlm_data import held_out, random_batch
-
-    if offset is None:
-        attrs, videos = random_batch(np.random.default_rng(seed), count)
-    else:
-        attrs, videos = held_out(count, offset=offset)
-    data = build_coupling_data(vlm, generator, videos, [caption(a) for a in attrs], seed=seed, **kwargs)
-    data.meta["toy"] = {"count": count, "offset": offset}
-    return data
-
-
-def vlm_identity(vlm) -> dict:
-    from ..provenance import canonical_model_id, weights_fingerprint
-
-    return {"model_id": canonical_model_id(vlm.model_id), "revision": vlm.revision,
-            "weights": weights_fingerprint(vlm.model_id), "tokens_width": vlm.hidden_size}
-
-
-def describe_identity(identity: dict, keys) -> str:
-    """``"weights='…', text_dim=384"``: the named fields of an identity, for errors that compare two models."""
-    return ", ".join(f"{k}={identity.get(k)!r}" for k in keys)
-
-
-def generator_identity(generator) -> dict:
-    from ..provenance import canonical_model_id, weights_fingerprint
-
-    return {"model_id": canonical_model_id(generator.model_id), "revision": generator.revision,
-            "weights": weights_fingerprint(generator.model_id), "text_dim": generator.text_dim,
-            "latent_channels": generator.latent_channels}

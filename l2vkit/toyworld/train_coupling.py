@@ -11,34 +11,12 @@ import argparse
 import time
 from pathlib import Path
 
-EVAL_LEVELS = (0.0, 0.25, 0.5, 0.75)
-EVAL_OFFSET = 1_000_000  # the held-out toy videos (never drawn by training's rng)
-
-
-def cached_data(vlm, generator, count: int, *, seed: int, cache: Path, held_out: bool = False, progress=True):
-    """Toy coupling data for ``count`` videos, built once and cached as safetensors."""
-    from ..coupling import CouplingData, toy_coupling_data
-    from ..coupling.data import generator_identity, vlm_identity
-
-    kind = "eval" if held_out else "train"
-    path = Path(cache) / f"toy_coupling_{kind}_{count}_seed{seed}.safetensors"
-    if path.exists():
-        data = CouplingData.load(path)
-        if data.meta.get("vlm") == vlm_identity(vlm) and data.meta.get("generator") == generator_identity(generator):
-            return data  # built by these very models (a retrained model changes the weights fingerprint)
-    if held_out:
-        data = toy_coupling_data(vlm, generator, count, seed=seed, offset=EVAL_OFFSET, levels=EVAL_LEVELS,
-                                 progress=progress)
-    else:
-        data = toy_coupling_data(vlm, generator, count, seed=seed, progress=progress)
-    data.save(path)
-    return data
-
+from .coupling_data import EVAL_OFFSET, cached_data
 
 def fit_toy(out="data/toy_coupling.safetensors", *, videos: int = 3000, eval_videos: int = 300, seed: int = 0,
             cache="outputs/cache", steps: dict | None = None, table: bool = False, progress: bool = True):
     from ..coupling import fit_coupling
-    from ..coupling.ablation import ablation_table, format_table
+    from .ablation import ablation_table, format_table
     from . import load_generator, load_vlm
 
     started = time.perf_counter()

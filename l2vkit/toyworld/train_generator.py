@@ -33,7 +33,7 @@ from ..io import atomic_path, write_json
 from ..provenance import provenance
 from . import toy_generator as tg
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption
-from .training import load_state, save_state, staged_folder, warmup_cosine
+from ..training import load_state, save_state, staged_folder, warmup_cosine
 from .vlm_data import random_batch
 
 GENERATOR_CONFIG = "l2vkit_generator.json"

@@ -19,7 +19,7 @@ from ..io import write_json
 from ..provenance import provenance
 from . import toy_vlm, vlm_data
 from .attributes import caption
-from .training import load_state, save_state, staged_folder, warmup_cosine
+from ..training import load_state, save_state, staged_folder, warmup_cosine
 
 
 def build_untrained(seed: int):

@@ -81,16 +81,17 @@ class VideoVLM:
         """Load a VLM by Hugging Face id or local folder, choosing the adapter from its config's ``model_type``.
 
         ``dtype=None`` picks float32 on CPU and bfloat16 (or float16 where bf16 is missing, e.g. a T4) on GPU.
-        ``model_id="toy"`` loads the toy VLM shipped in ``data/``.
+        A preset name (``"toy"``: the toy VLM shipped in ``data/``; see :mod:`l2vkit.presets`) loads that preset's VLM.
         """
         from transformers import AutoConfig
 
-        from . import families  # noqa: F401  (fills ADAPTERS)
+        from ..presets import get_preset
 
-        if model_id == "toy":
-            from ..paths import data_path
-
-            model_id = str(data_path("toy_vlm"))
+        preset = get_preset(model_id)
+        if preset is not None:
+            if preset.vlm_folder is None:
+                raise ValueError(f"preset {model_id!r} has no VLM")
+            model_id = preset.vlm_folder()
         config = AutoConfig.from_pretrained(model_id, revision=revision)
         adapter = ADAPTERS.get(config.model_type)
         if adapter is None:

@@ -10,49 +10,10 @@ import math
 
 import numpy as np
 
+from ..video import as_video_tensor  # noqa: F401  (adapters use preprocess.as_video_tensor)
+
 OPENAI_CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def as_video_tensor(video, *, device=None, dtype=None):
-    """(B, T, H, W, 3) float tensor in [0, 1] from a uint8/float array or tensor, (T, H, W, 3) or batched.
-
-    Raises clear errors for empty videos, channels-first input and values outside [0, 1].
-    """
-    import torch
-
-    if isinstance(video, np.ndarray):
-        if video.dtype == np.uint8:
-            video = torch.from_numpy(video.astype(np.float32) / 255.0)
-        elif np.issubdtype(video.dtype, np.floating):
-            video = torch.from_numpy(video.astype(np.float32))
-        else:
-            raise TypeError(f"video has dtype {video.dtype}; expected uint8 (0–255) or float (0–1)")
-    elif isinstance(video, (list, tuple)):
-        return torch.cat([as_video_tensor(v, device=device, dtype=dtype) for v in video])
-    if not isinstance(video, torch.Tensor):
-        raise TypeError(f"video must be a numpy array or torch tensor, got {type(video).__name__}")
-    if video.dtype == torch.uint8:
-        video = video.float() / 255.0
-    if video.ndim == 4:
-        video = video.unsqueeze(0)
-    if video.ndim != 5:
-        raise ValueError(f"video has shape {tuple(video.shape)}; expected (T, H, W, 3) or (B, T, H, W, 3)")
-    if video.shape[-1] != 3:
-        hint = " (channels first? use video.permute(0, 2, 3, 1))" if video.shape[-3] == 3 or video.shape[2] == 3 else ""
-        raise ValueError(f"video has shape {tuple(video.shape)}; the last axis must be 3 RGB channels{hint}")
-    if video.shape[1] == 0 or video.shape[2] == 0 or video.shape[3] == 0:
-        raise ValueError(f"video has shape {tuple(video.shape)}: it is empty")
-    with torch.no_grad():
-        if not torch.isfinite(video).all():
-            raise ValueError("video contains NaN or infinite values")
-        lo, hi = float(video.min()), float(video.max())
-    if lo < -0.01 or hi > 1.01:
-        raise ValueError(
-            f"video values lie in [{lo:.3g}, {hi:.3g}]; expected floats in [0, 1] "
-            "(divide 0–255 values by 255, or pass a uint8 array)"
-        )
-    return video.to(device=device, dtype=dtype or torch.float32)
 
 
 def sample_frame_indices(total: int, count: int) -> list[int]:

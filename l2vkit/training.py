@@ -1,4 +1,5 @@
-"""Pieces the toy-model training scripts share: the learning-rate schedule, resumable state, atomic model folders."""
+"""Pieces long training runs share (coupling fit, concept bank, toy models): the learning-rate schedule, resumable
+state, atomic model folders."""
 from __future__ import annotations
 
 import contextlib
@@ -6,7 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
-from ..io import atomic_path
+from .io import atomic_path
 
 
 def warmup_cosine(step: int, total: int, warmup: int) -> float:

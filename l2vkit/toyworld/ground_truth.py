@@ -6,7 +6,7 @@ the scores do not depend on how the videos were made: steering sweeps, baselines
 For a contrast pair editing ``slot`` to ``target_word``, seeds s (each a source video with attributes a_s) and
 strengths φ, with m_{s,φ} the attributes measured on the video steered with strength φ:
 
-- **accuracy[f][φ]**: share of seeds whose measured attribute f equals the *intended* one — the target word for
+- **accuracy** ``[f][φ]``: share of seeds whose measured attribute f equals the *intended* one — the target word for
   the slot, the source value for every other attribute (so the slot's accuracy is the flip rate);
 - **flip rate[φ]**: share of seeds with m_{s,φ}[slot] = target word;
 - **preservation rate[φ]**: share of seeds whose every non-target attribute equals the source's;
@@ -22,11 +22,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..metrics.monotonicity import monotonicity
 from ..plots import PlotMixin
 
 
 def _attributes(item, where: str):
-    from ..toyworld import Attributes
+    from .attributes import Attributes
 
     if isinstance(item, Attributes):
         return item
@@ -129,7 +130,7 @@ def ground_truth_scores(source, slot: str, target_word: str, measured_by_phi: Ma
     >>> scores.flip_rate, scores.preservation_rate, round(scores.monotonicity, 3)
     ([0.0, 0.5, 1.0], [1.0, 1.0, 0.5], 0.866)
     """
-    from ..toyworld import ATTRIBUTE_VALUES
+    from .attributes import ATTRIBUTE_VALUES
 
     if slot not in ATTRIBUTE_VALUES:
         raise ValueError(f"slot={slot!r} is not a toy-world attribute; choose one of {', '.join(ATTRIBUTE_VALUES)}")
@@ -187,25 +188,3 @@ def ground_truth_scores(source, slot: str, target_word: str, measured_by_phi: Ma
         monotonicity=mean_rho, monotonicity_per_seed=per_seed,
         monotonicity_of="target probability" if probs is not None else "flip indicator",
         target_probability=probs.mean(axis=1).tolist() if probs is not None else None)
-
-
-def monotonicity(phis: Sequence[float], series) -> tuple[float, list[float]]:
-    """Spearman's ρ between ``phis`` and each row of ``series`` (seeds × φ), and their mean over the seeds whose ρ is
-    defined (``nan`` when none is): a constant row has no ranks to correlate and is left out.
-
-    >>> mean, per_seed = monotonicity([0, 0.5, 1], [[0.1, 0.4, 0.9], [0.2, 0.2, 0.2]])
-    >>> mean, per_seed[1] != per_seed[1]
-    (1.0, True)
-    """
-    per_seed = [_spearman(phis, np.asarray(row, dtype=np.float64)) for row in series]
-    defined = [v for v in per_seed if not math.isnan(v)]
-    return (float(np.mean(defined)) if defined else float("nan")), per_seed
-
-
-def _spearman(x: Sequence[float], y: np.ndarray) -> float:
-    """Spearman's ρ, ``nan`` when either sequence is constant (no ranks to correlate) or has fewer than 2 points."""
-    if len(x) < 2 or np.ptp(y) == 0 or np.ptp(np.asarray(x)) == 0:
-        return float("nan")
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(x, y).statistic)
