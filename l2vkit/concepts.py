@@ -126,7 +126,8 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
     """Sample π⁻ trajectories for every pair and cache (z_t, t, G(z_t, π⁻, t), Δv, Δω) along them.
 
     ``captions``: the π⁻ captions of each pair, a mapping pair name → captions or a function ``(pair, count, seed=...)
-    -> captions`` (see :func:`pair_captions`; the toy world's is ``l2vkit.toyworld.toy_captions``). Each caption is sampled once (seed ``seed + k``) and ``timesteps_per_sample`` evenly spaced steps of its
+    -> captions`` (see :func:`pair_captions`; the toy world's is ``l2vkit.toyworld.toy_captions``). Each caption is
+    sampled once (seed ``seed + k``) and ``timesteps_per_sample`` evenly spaced steps of its
     trajectory become samples; Δv is taken at the π⁻ trajectory's z_t. Δω reads x̂0 through ``coupling`` (Φ_Ω1, no
     decode) with the VLM's whole next-token distribution at the slot, along the two paths: the π⁻ trajectory and
     the π⁺ trajectory from the same noise (``omega_read="two_paths"``, one more sampling run per pair). With

@@ -388,7 +388,8 @@ def check_contrast_pair(pair, *, vlm=None, allow_shipped: bool = False) -> bool:
 
 def check_judge(fn: Callable) -> bool:
     """Lab (c): ``fn(source, slot, target, measured_by_phi)`` → ``{"flip_rate": [...], "preservation_rate": [...]}``
-    (one value per φ, ascending), compared with :func:`l2vkit.toyworld.ground_truth.ground_truth_scores` on made-up measurements.
+    (one value per φ, ascending), compared with :func:`l2vkit.toyworld.ground_truth.ground_truth_scores` on made-up
+    measurements.
     """
 
     def body():

@@ -200,7 +200,8 @@ def test_captions_come_from_the_caller_never_from_the_toy_world():
 
     wood = ContrastPair("wood", "metal", "material", "attribute", template="a {material} chair")
     assert pair_captions({"wood->metal": ["a wood chair"]}, wood, 1, seed=0) == ["a wood chair"]
-    assert pair_captions(lambda pair, count, seed: [pair.captions()[0]] * count, wood, 2, seed=0) == ["a wood chair"] * 2
+    from_template = lambda pair, count, seed: [pair.captions()[0]] * count  # noqa: E731
+    assert pair_captions(from_template, wood, 2, seed=0) == ["a wood chair"] * 2
     assert pair_captions(toy_captions, RED_BLUE, 3, seed=1) == toy_captions(RED_BLUE, 3, seed=1)
     with pytest.raises(ValueError, match="no captions given: pass captions="):
         pair_captions(None, wood, 1, seed=0)

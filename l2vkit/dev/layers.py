@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 #: Bottom to top. A module belongs to the first entry whose name is it or a package above it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("shared utilities", ("l2vkit._version", "l2vkit._deprecated", "l2vkit.io", "l2vkit.paths", "l2vkit.provenance", "l2vkit.training", "l2vkit.video",
+    ("shared utilities", ("l2vkit._version", "l2vkit._deprecated", "l2vkit.io",
+                          "l2vkit.paths", "l2vkit.provenance", "l2vkit.training", "l2vkit.video",
                           "l2vkit.install", "l2vkit.env", "l2vkit.minilm", "l2vkit.presets", "l2vkit.pairs",
                           "l2vkit.figures")),
     ("Ω and Ξ", ("l2vkit.vlm", "l2vkit.generator")),
