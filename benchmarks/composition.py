@@ -15,7 +15,7 @@ def run(seeds: int = 50) -> dict:
     from l2vkit.concepts import toy_captions
     from l2vkit.provenance import provenance
     from l2vkit.steering import steer
-    from l2vkit.toyworld.steering_eval import measured_or_none
+    from l2vkit.toyworld.steering_eval import measured_attributes
 
     gen = tw.load_generator()
     bank = tw.load_concepts(generator=gen)
@@ -27,7 +27,7 @@ def run(seeds: int = 50) -> dict:
             text = toy_captions(specs[0], 1, seed=20_000 + s)[0]
             attrs = tw.parse_caption(text).replace(**{sp.slot: sp.source for sp in specs})
             video = steer(gen, tw.caption(attrs), {n: 1.0 for n in names}, concepts=bank, seed=s).video
-            m = measured_or_none(video)
+            m = measured_attributes(video)
             both += all(m[sp.slot] == sp.target for sp in specs)
         rows.append({"pairs": " + ".join(names), "families": " + ".join(sp.family for sp in specs),
                      "both_changed": both / seeds})

@@ -1,4 +1,4 @@
-"""`l2vkit demo`: the main job, end to end on the toy world (or on real models with ``--vlm/--generator``).
+"""`l2vkit demo`: the main job, end to end on a preset's models (the toy world's by default).
 
 Load the VLM and the generator, load (or fit, with ``fresh``) the coupling Φ, load (or train) the concept bank,
 run φ-sweeps for an attribute, an adverb and a scene pair and one composition over several seeds, score them
@@ -26,19 +26,10 @@ SWEEPS = {
 }
 
 
-def _caption(specs, seed: int) -> str:
-    """A random toy caption with every pair's source word in its slot."""
-    from .toyworld import caption, random_attributes
-
-    attrs = random_attributes(50_000 + seed)
-    return caption(attrs.replace(**{s.slot: s.source for s in specs}))
-
-
-def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: int, first_seed: int = 0,
+def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: int, preset, first_seed: int = 0,
               phis=PHIS) -> dict:
-    """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` random captions (seeds from ``first_seed``); measure and
-    score."""
-    from . import toyworld as tw
+    """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` of the preset's captions (seeds from ``first_seed``);
+    measure with the preset's ground truth and score."""
     from .concepts import swap_word
     from .metrics import caption_metrics, monotonicity
     from .steering import sweep
@@ -46,25 +37,25 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
     specs = [concepts.spec(p) for p in pairs]
     runs, captions, targets = [], [], []
     for s in range(first_seed, first_seed + seeds):
-        text = _caption(specs, s)
+        text = preset.demo_caption(specs, s)
         target = text
         for spec in specs:
             target = swap_word(spec, target)
         runs.append(sweep(generator, text, list(pairs), phis, concepts=concepts, seed=s, vlm=vlm, coupling=coupling))
         captions.append(text)
         targets.append(target)
-    measured = [r.measure(tw.measure_or_none) for r in runs]  # seeds × φ; None: no object found (counts as wrong)
+    measured = [r.measure(preset.measure) for r in runs]  # seeds × φ dicts; None: nothing found (counts as wrong)
     per_pair = {}
     for spec in specs:
-        changed = np.array([[m is not None and m.as_dict()[spec.slot] == spec.target for m in row]
+        changed = np.array([[m is not None and m[spec.slot] == spec.target for m in row]
                             for row in measured])
         per_pair[spec.name] = {"slot": spec.slot, "target": spec.target,
                                "flip_rate": changed.mean(0).round(3).tolist()}
     edited = {spec.slot for spec in specs}
     kept = np.array([[m is not None and row[0] is not None and
-                      all(m.as_dict()[f] == row[0].as_dict()[f] for f in m.as_dict() if f not in edited)
+                      all(m[f] == row[0][f] for f in m if f not in edited)
                       for m in row] for row in measured])
-    all_flipped = np.array([[m is not None and all(m.as_dict()[sp.slot] == sp.target for sp in specs)
+    all_flipped = np.array([[m is not None and all(m[sp.slot] == sp.target for sp in specs)
                              for m in row] for row in measured])
     probs = np.array([r.target_probability() for r in runs])  # seeds × φ, first pair's target word through Φ
     monotone, _ = monotonicity(phis, probs)
@@ -131,18 +122,30 @@ def readme_animation(sweeps: list[dict], path) -> Path:
     return write_video(path, stacked, scale=3)
 
 
+def demo_preset(vlm_id: str, generator_id: str):
+    """The preset both models belong to; the demo scores with its ground truth, so other models are refused."""
+    from .presets import preset_for
+
+    preset = preset_for(vlm=vlm_id, generator=generator_id)
+    missing = [field for field in ("measure", "demo_caption", "coupling_file", "concepts_file")
+               if getattr(preset, field) is None]
+    if missing:
+        raise ValueError(f"the demo needs models of a preset with ground truth (e.g. --vlm toy --generator toy); "
+                         f"{vlm_id} + {generator_id} have no {', '.join(missing)}. For your own models fit a coupling "
+                         "with `l2vkit fit`, train concepts with `l2vkit concepts` and steer with `l2vkit steer`")
+    return preset
+
+
 def load_models(vlm_id: str, generator_id: str):
-    """The VLM and generator; real (non-toy) models on a CPU stop with the memory plan instead of crawling."""
+    """The VLM and generator; a model that needs a GPU on a machine without one stops with the memory plan."""
     import torch
 
     from .generator import VideoGenerator
+    from .presets import HUB, preset_for
+    from .quiet import quiet_loading
     from .vlm import VideoVLM
 
-    if vlm_id == "toy" and generator_id == "toy":
-        from . import toyworld as tw
-
-        return tw.load_vlm(), tw.load_generator()
-    if generator_id != "toy" and not torch.cuda.is_available():
+    if preset_for(generator=generator_id) is HUB and not torch.cuda.is_available():
         from .generator.memory import plan_memory
 
         try:
@@ -152,31 +155,29 @@ def load_models(vlm_id: str, generator_id: str):
             detail = f" (no memory plan: {err})"
         raise RuntimeError(f"{generator_id} needs a CUDA GPU; this machine has none{detail}. Run the demo on the "
                            "toy world (no --vlm/--generator) or on a GPU runtime")
-    return VideoVLM.from_pretrained(vlm_id), VideoGenerator.from_pretrained(generator_id)
+    with quiet_loading():
+        return VideoVLM.from_pretrained(vlm_id), VideoGenerator.from_pretrained(generator_id)
 
 
-def load_artifacts(vlm, generator, *, fresh: bool, out: Path, progress: bool, toy: bool):
-    """The coupling and concept bank: shipped (toy), or fitted/trained from scratch with ``fresh``."""
-    from . import toyworld as tw
+def load_artifacts(vlm, generator, *, preset, fresh: bool, out: Path, progress: bool):
+    """The coupling and concept bank: the preset's shipped ones, or fitted and trained from scratch with ``fresh``."""
+    from .concepts import ConceptBank
+    from .coupling import load_coupling
 
     timings = {}
     if not fresh:
-        if not toy:
-            raise ValueError("real models have no shipped coupling or concepts; run with --fresh (after `l2vkit fit` "
-                             "and `l2vkit concepts`)")
-        return tw.load_coupling(vlm=vlm, generator=generator), tw.load_concepts(generator=generator), timings
-    if not toy:
-        raise ValueError("--fresh on real models: fit with `l2vkit fit` and `l2vkit concepts` first")
-    from .toyworld.train_concepts import train_toy
-    from .toyworld.train_coupling import fit_toy
-
+        return (load_coupling(preset.coupling_file(), vlm=vlm, generator=generator),
+                ConceptBank.load(preset.concepts_file(), generator=generator), timings)
+    if preset.fit_coupling is None or preset.train_concepts is None:
+        raise ValueError(f"preset {preset.name!r} cannot fit its coupling and concepts from scratch (--fresh); fit "
+                         "with `l2vkit fit` and `l2vkit concepts` instead")
     t0 = time.perf_counter()
-    coupling, _ = fit_toy(out / "fresh" / "toy_coupling.safetensors", cache=out / "fresh" / "cache",
-                          progress=progress)
+    coupling_path = out / "fresh" / "coupling.safetensors"
+    coupling, _ = preset.fit_coupling(coupling_path, cache=out / "fresh" / "cache", progress=progress)
     timings["fit_coupling_s"] = round(time.perf_counter() - t0, 1)
     t0 = time.perf_counter()
-    concepts = train_toy(out / "fresh" / "toy_concepts.safetensors", progress=progress,
-                         coupling_path=out / "fresh" / "toy_coupling.safetensors")
+    concepts = preset.train_concepts(out / "fresh" / "concepts.safetensors", progress=progress,
+                                     coupling_path=coupling_path)
     timings["train_concepts_s"] = round(time.perf_counter() - t0, 1)
     return coupling, concepts, timings
 
@@ -191,14 +192,15 @@ def run_demo(out_dir="outputs", *, seed: int = 0, seeds: int = 8, fresh: bool = 
     started = time.perf_counter()
     out = Path(out_dir) / "demo"
     out.mkdir(parents=True, exist_ok=True)  # fail on an unusable folder before loading anything
-    toy = vlm_id == "toy" and generator_id == "toy"
+    preset = demo_preset(vlm_id, generator_id)  # before loading anything: other models cannot be scored
     vlm, generator = load_models(vlm_id, generator_id)
-    coupling, concepts, timings = load_artifacts(vlm, generator, fresh=fresh, out=out, progress=progress, toy=toy)
+    coupling, concepts, timings = load_artifacts(vlm, generator, preset=preset, fresh=fresh, out=out,
+                                                 progress=progress)
     loaded = time.perf_counter()
     sweeps = []
     for name, pairs in tqdm(SWEEPS.items(), desc="demo sweeps", disable=not progress):
         sweeps.append(run_sweep(name, pairs, generator=generator, vlm=vlm, coupling=coupling, concepts=concepts,
-                                seeds=seeds, first_seed=seed))
+                                seeds=seeds, preset=preset, first_seed=seed))
     files = {s["name"]: _write_sweep_files(out, s, write_videos) for s in sweeps}
     animation = readme_animation(sweeps, out / "sweep_source_phi0.5_phi1.gif") if write_videos else None
     table = [{"sweep": s["name"], "pairs": " + ".join(s["pairs"]),

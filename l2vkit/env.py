@@ -13,7 +13,7 @@ _PACKAGES = (
 )
 
 
-def _ram_gib() -> tuple[float | None, float | None]:
+def ram_gib() -> tuple[float | None, float | None]:
     """(available, total) system memory in GiB, from /proc/meminfo where it exists."""
     try:
         info = dict(line.split(":", 1) for line in open("/proc/meminfo"))
@@ -67,7 +67,7 @@ def _video_facts() -> dict:
 
 def collect_env() -> dict:
     """Versions, device, dtype support, free memory and video encoding status, as a dict."""
-    available, total = _ram_gib()
+    available, total = ram_gib()
     return {
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -2,12 +2,21 @@
 
 A spec file looks like::
 
+    families:                 # optional: the slots each family may edit (checked when given)
+      attribute: [colour, material]
+      action: [adverb]
     pairs:
       - {source: red, target: blue, slot: colour, family: attribute}
-      - {source: slowly, target: quickly, slot: adverb, family: action}
+      - {source: wood, target: metal, slot: material, family: attribute, template: "a {material} chair"}
+      - source: slowly
+        target: quickly
+        slot: adverb
+        family: action
+        captions: ["a dog runs slowly", "a car drives slowly down the road"]
 
-``name`` defaults to ``"<source>-><target>"``; an optional ``template`` holds the caption with ``{slot}``
-where the word goes (e.g. ``"a small {colour} circle moves slowly up in the sea"``).
+The vocabulary is the file's: any slot and family names work, and a ``families:`` section (or ``families=``) makes
+them checked. ``name`` defaults to ``"<source>-><target>"``; an optional ``template`` holds the caption with
+``{slot}`` where the word goes; optional ``captions`` are π⁻ captions that hold the source word.
 """
 from __future__ import annotations
 
@@ -15,14 +24,8 @@ import dataclasses
 from pathlib import Path
 from typing import Mapping, Sequence
 
-#: The three families of contrast pairs and the slots each may edit.
-FAMILIES: Mapping[str, tuple[str, ...]] = {
-    "attribute": ("colour", "shape", "size"),
-    "action": ("adverb", "direction"),
-    "scene": ("scene",),
-}
-
-_FIELDS = ("name", "source", "target", "slot", "family", "template")
+_FIELDS = ("name", "source", "target", "slot", "family", "template", "captions")
+_SECTIONS = ("pairs", "families", "vocabulary")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,10 +38,26 @@ class ContrastPair:
     family: str
     template: str | None = None
     name: str = ""
+    own_captions: tuple[str, ...] = dataclasses.field(default=(), repr=False)
 
     def __post_init__(self):
         if not self.name:
             object.__setattr__(self, "name", f"{self.source}->{self.target}")
+        object.__setattr__(self, "own_captions", tuple(self.own_captions))
+
+    def as_spec(self) -> dict:
+        """The pair as a spec file writes it (``captions`` for its own captions; empty fields left out)."""
+        spec = {"name": self.name, "source": self.source, "target": self.target, "slot": self.slot,
+                "family": self.family, "template": self.template, "captions": list(self.own_captions)}
+        return {k: v for k, v in spec.items() if v not in (None, "", [])}
+
+    def source_captions(self, count: int) -> list[str]:
+        """``count`` π⁻ captions: the pair's own ``captions`` in turn, else its template's; ``ValueError`` if none."""
+        own = list(self.own_captions) or ([self.captions()[0]] if self.template else [])
+        if not own:
+            raise ValueError(f"pair {self.name!r} has neither 'captions' nor a 'template' (a caption with "
+                             f"{{{self.slot}}} where the word goes) to make its π⁻ captions from")
+        return [own[i % len(own)] for i in range(count)]
 
     def captions(self, template: str | None = None) -> tuple[str, str]:
         """The (π⁻, π⁺) caption texts from ``template`` (or the pair's own), with ``{slot}`` filled."""
@@ -48,8 +67,20 @@ class ContrastPair:
         return template.format(**{self.slot: self.source}), template.format(**{self.slot: self.target})
 
 
-def validate_pair(raw: Mapping, *, where: str, vocabulary: Mapping[str, Sequence[str]] | None = None) -> ContrastPair:
-    """Turn one mapping from a spec file into a :class:`ContrastPair`, with errors that name the field."""
+def _check_captions(pair: ContrastPair, raw, where: str) -> None:
+    if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c.strip() for c in raw):
+        raise ValueError(f"{where}: field 'captions' must be a non-empty list of captions, got {raw!r}")
+    for text in raw:
+        if text.split().count(pair.source) != 1:
+            raise ValueError(f"{where}: caption {text!r} must hold the source word {pair.source!r} exactly once")
+
+
+def validate_pair(raw: Mapping, *, where: str, vocabulary: Mapping[str, Sequence[str]] | None = None,
+                  families: Mapping[str, Sequence[str]] | None = None) -> ContrastPair:
+    """Turn one mapping from a spec file into a :class:`ContrastPair`, with errors that name the field.
+
+    ``families`` (family → its slots) and ``vocabulary`` (slot → its words) are checked when given.
+    """
     if not isinstance(raw, Mapping):
         raise ValueError(f"{where}: expected a mapping with fields {', '.join(_FIELDS)}, got {raw!r}")
     unknown = set(raw) - set(_FIELDS)
@@ -58,14 +89,17 @@ def validate_pair(raw: Mapping, *, where: str, vocabulary: Mapping[str, Sequence
     for field in ("source", "target", "slot", "family"):
         if not isinstance(raw.get(field), str) or not raw[field].strip():
             raise ValueError(f"{where}: field {field!r} is missing or not a word (got {raw.get(field)!r})")
-    pair = ContrastPair(**{k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items()})
-    if pair.family not in FAMILIES:
-        raise ValueError(f"{where}: field 'family' is {pair.family!r}; choose one of {', '.join(FAMILIES)}")
-    if pair.slot not in FAMILIES[pair.family]:
-        raise ValueError(
-            f"{where}: field 'slot' is {pair.slot!r}, which is not in family {pair.family!r} "
-            f"(its slots: {', '.join(FAMILIES[pair.family])})"
-        )
+    fields = {k: (v.strip() if isinstance(v, str) else v) for k, v in raw.items() if k != "captions"}
+    pair = ContrastPair(**fields)
+    if families is not None:
+        if pair.family not in families:
+            raise ValueError(f"{where}: field 'family' is {pair.family!r}; choose one of {', '.join(families)}")
+        if pair.slot not in families[pair.family]:
+            raise ValueError(f"{where}: field 'slot' is {pair.slot!r}, which is not in family {pair.family!r} "
+                             f"(its slots: {', '.join(families[pair.family])})")
+    for field in ("slot", "family"):
+        if len(getattr(pair, field).split()) != 1 or "{" in getattr(pair, field):
+            raise ValueError(f"{where}: field {field!r} is {getattr(pair, field)!r}; use one word, e.g. material")
     if pair.source == pair.target:
         raise ValueError(f"{where}: fields 'source' and 'target' are both {pair.source!r}; a pair needs two words")
     for field in ("source", "target"):
@@ -73,20 +107,42 @@ def validate_pair(raw: Mapping, *, where: str, vocabulary: Mapping[str, Sequence
         if len(word.split()) != 1:
             raise ValueError(f"{where}: field {field!r} is {word!r}; a pair edits one word")
         if vocabulary is not None and word not in vocabulary.get(pair.slot, ()):
-            raise ValueError(
-                f"{where}: field {field!r} is {word!r}, not a {pair.slot} of this world "
-                f"(choose from {', '.join(vocabulary.get(pair.slot, ()))})"
-            )
+            choices = ", ".join(vocabulary.get(pair.slot, ())) or f"none: this world has no slot {pair.slot!r}"
+            raise ValueError(f"{where}: field {field!r} is {word!r}, not a {pair.slot} of this world "
+                             f"(choose from {choices})")
     if pair.template is not None:
         pair.captions()  # checks the placeholder
+    if "captions" in raw:
+        _check_captions(pair, raw["captions"], where)
+        pair = dataclasses.replace(pair, own_captions=tuple(" ".join(c.split()) for c in raw["captions"]))
     return pair
 
 
-def parse_pairs(spec, *, source: str = "<spec>", vocabulary=None) -> list[ContrastPair]:
-    """Validate a loaded spec (``{"pairs": [...]}``) into pairs; names must be unique."""
+def _section(spec: Mapping, key: str, source: str):
+    value = spec.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(
+            isinstance(v, list) and all(isinstance(w, str) for w in v) for v in value.values()):
+        raise ValueError(f"{source}: '{key}:' must map names to lists of words, e.g. {key}: {{attribute: [colour]}}")
+    return {str(k): tuple(v) for k, v in value.items()}
+
+
+def parse_pairs(spec, *, source: str = "<spec>", vocabulary=None, families=None) -> list[ContrastPair]:
+    """Validate a loaded spec (``{"pairs": [...]}``, optionally ``families:`` and ``vocabulary:``) into pairs.
+
+    ``vocabulary``/``families`` given here (e.g. a preset's world) take precedence over the file's own sections.
+    Pair names must be unique.
+    """
     if not isinstance(spec, Mapping) or not isinstance(spec.get("pairs"), list) or not spec["pairs"]:
         raise ValueError(f"{source}: expected a top-level 'pairs:' list with at least one pair")
-    pairs = [validate_pair(raw, where=f"{source}: pairs[{i}]", vocabulary=vocabulary) for i, raw in enumerate(spec["pairs"])]
+    unknown = set(spec) - set(_SECTIONS)
+    if unknown:
+        raise ValueError(f"{source}: unknown section(s) {sorted(unknown)}; allowed: {', '.join(_SECTIONS)}")
+    families = families if families is not None else _section(spec, "families", source)
+    vocabulary = vocabulary if vocabulary is not None else _section(spec, "vocabulary", source)
+    pairs = [validate_pair(raw, where=f"{source}: pairs[{i}]", vocabulary=vocabulary, families=families)
+             for i, raw in enumerate(spec["pairs"])]
     seen: set[str] = set()
     for i, pair in enumerate(pairs):
         if pair.name in seen:
@@ -95,8 +151,8 @@ def parse_pairs(spec, *, source: str = "<spec>", vocabulary=None) -> list[Contra
     return pairs
 
 
-def load_pairs(path, *, vocabulary=None) -> list[ContrastPair]:
-    """Read and validate a YAML spec file of contrast pairs."""
+def load_pairs(path, *, vocabulary=None, families=None) -> list[ContrastPair]:
+    """Read and validate a YAML spec file of contrast pairs (see the module's docstring for its layout)."""
     import yaml
 
     path = Path(path)
@@ -104,4 +160,10 @@ def load_pairs(path, *, vocabulary=None) -> list[ContrastPair]:
         spec = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML: {err}") from None
-    return parse_pairs(spec, source=str(path), vocabulary=vocabulary)
+    return parse_pairs(spec, source=str(path), vocabulary=vocabulary, families=families)
+
+
+def __getattr__(name):
+    from ._deprecated import moved_attribute
+
+    return moved_attribute(__name__, name)

@@ -293,11 +293,12 @@ def write_report(run_dir, out=None, *, title: str | None = None, max_file_mb: fl
     >>> path.name, "<table" in path.read_text()
     ('report.html', True)
     """
-    return _write_report(run_dir, out, title=title, max_file_mb=max_file_mb, max_total_mb=max_total_mb,
-                         max_rows=max_rows)[0]
+    return write_report_with_counts(run_dir, out, title=title, max_file_mb=max_file_mb, max_total_mb=max_total_mb,
+                                    max_rows=max_rows)[0]
 
 
-def _write_report(run_dir, out=None, **options) -> tuple[Path, dict]:
+def write_report_with_counts(run_dir, out=None, **options) -> tuple[Path, dict]:
+    """:func:`write_report`, also returning how many figures, videos and tables went in and files left out."""
     run_dir = Path(run_dir)
     out = Path(out) if out is not None else run_dir / "report.html"
     page, counts = render_report(run_dir, out=out, **options)

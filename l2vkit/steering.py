@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 PHI_LIMIT = 2.0
 DEFAULT_PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -18,15 +21,41 @@ DEFAULT_PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 @dataclasses.dataclass
 class SteeringResult:
-    """Videos steered from one caption and seed. ``videos`` uint8 (S, T, H, W, 3), one per setting in ``settings``
-    (each a ``{pair: φ}`` dict); ``latents`` (S, C, F, h, w); with a VLM and a coupling, ``probs``: for each setting
-    the VLM's probabilities of the first pair's source and target words at its slot, read through Φ from the final
-    latent (with the *unsteered* caption's condition, so only the latent carries the change); ``provenance``."""
+    """Videos steered from one caption and seed, one per setting (what :func:`steer` and :func:`sweep` return).
+
+    Attributes
+    ----------
+    caption : str
+        The caption π⁻ every setting steers.
+    settings : list of dict
+        The S settings, each a ``{pair: φ}`` dict.
+    videos : numpy.ndarray
+        uint8 (S, T, H, W, 3), one video per setting in ``settings``.
+    latents : torch.Tensor
+        The final latents (S, C, F, h, w), on the CPU.
+    probs : list of dict, optional
+        With a VLM and a coupling: for each setting, the VLM's probabilities ``{word: p}`` of the first pair's source
+        and target words at its slot, read through Φ from the final latent (with the *unsteered* caption's
+        condition, so only the latent carries the change); ``None`` otherwise.
+    words : (str, str), optional
+        The first pair's (source, target) words that ``probs`` holds; ``None`` when nothing was read.
+    seed : int
+        Seed of the initial noise (the same for every setting).
+    steps : int
+        Sampling steps.
+    window : (float, float), optional
+        The steered window (start, end) as fractions of the sampling steps; ``None`` when every step was steered.
+    frame_mask : list of bool, optional
+        The steered latent frames (one per latent frame); ``None`` when every frame was steered.
+    provenance : dict
+        The software that produced the result (:func:`l2vkit.provenance.provenance`) with the generator's
+        identity, seed, steps, guidance and the concept bank's creation time.
+    """
 
     caption: str
     settings: list
     videos: np.ndarray
-    latents: "object"
+    latents: "torch.Tensor"
     probs: list | None
     words: tuple | None
     seed: int
@@ -144,13 +173,43 @@ def steered_condition(base, strengths: Mapping[str, float], concepts):
 
 def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, seed: int = 0,
           steps: int | None = None, guidance: float | None = None, window=None, frame_mask=None, vlm=None,
-          coupling=None) -> SteeringResult:
-    """Sample ``caption`` steered by ``strengths`` = ``{pair name: φ}`` with the bank ``concepts``.
+          coupling=None, callback_on_step_end=None, callback_on_step_end_tensor_inputs=None) -> SteeringResult:
+    """Sample ``caption`` steered by ``strengths`` = ``{pair name: φ}``: the condition π⁻ + Σ φ·q.
 
-    ``window=(start, end)``: steer only the sampling steps i with start ≤ i/steps < end (0 = the first, noisiest
-    step; coarse layout is set early, details late). ``frame_mask``: booleans per video frame (or latent frame);
-    unmasked frames follow the unsteered trajectory (costs one more sampling run). With ``vlm`` and ``coupling``
-    the result holds the VLM's probabilities for the first pair's words read through Φ. Example::
+    Parameters
+    ----------
+    generator : VideoGenerator
+        The generator Ξ the concept bank was trained for.
+    caption : str
+        The caption π⁻; every pair's source word must be in it.
+    strengths : mapping of str to float
+        ``{pair name: φ}``; φ = 0 is the unsteered video, 1 the concept's full strength.
+    concepts : ConceptBank
+        The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank).
+    seed : int
+        Seed of the CPU generator that draws the initial noise (the same noise for every setting).
+    steps, guidance : int, float, optional
+        Sampling steps and guidance scale (the generator's defaults when ``None``).
+    window : (float, float), optional
+        Steer only the sampling steps i with start ≤ i/steps < end (0 = the first, noisiest step; coarse layout is
+        set early, details late).
+    frame_mask : sequence of bool, optional
+        One per video frame (or latent frame); unmasked frames follow the unsteered trajectory (costs one more
+        sampling run).
+    vlm, coupling : VideoVLM, CouplingResult, optional
+        Given both, the result holds the VLM's probabilities of the first pair's words read through Φ.
+    callback_on_step_end, callback_on_step_end_tensor_inputs : optional
+        A diffusers step-end callback of yours, chained with steering's own (see
+        :meth:`l2vkit.generator.VideoGenerator.sample`).
+
+    Returns
+    -------
+    SteeringResult
+        ``videos`` (one uint8 video per setting), final ``latents``, ``probs`` when read, and provenance.
+
+    Examples
+    --------
+    ::
 
         bank = l2vkit.toyworld.load_concepts()
         result = steer(generator, "a small red circle moves slowly up in the sea", {"red->blue": 1.0},
@@ -158,13 +217,55 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
         result.video.shape   # (9, 32, 32, 3)
     """
     return _run(generator, caption, [strengths], concepts=concepts, seed=seed, steps=steps, guidance=guidance,
-                window=window, frame_mask=frame_mask, vlm=vlm, coupling=coupling)
+                window=window, frame_mask=frame_mask, vlm=vlm, coupling=coupling,
+                callback_on_step_end=callback_on_step_end,
+                callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs)
 
 
 def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *, concepts, seed: int = 0,
           others: Mapping[str, float] | None = None, **kwargs) -> SteeringResult:
-    """:func:`steer` at every φ in ``phis`` for ``pair`` — a pair name, or several names all set to the same φ
-    (a composition) — with other pairs held at ``others``; the same seed throughout."""
+    """:func:`steer` at every φ in ``phis`` for ``pair``, with the same seed (the same initial noise) throughout.
+
+    Parameters
+    ----------
+    generator : VideoGenerator
+        The generator Ξ the concept bank was trained for.
+    caption : str
+        The caption π⁻; every swept or held pair's source word must be in it.
+    pair : str or sequence of str
+        A pair name, or several names all set to the same φ (a composition).
+    phis : sequence of float
+        The strengths φ to sweep, in order (default ``DEFAULT_PHIS`` = 0, 0.25, 0.5, 0.75, 1); at least one.
+    concepts : ConceptBank
+        The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank).
+    seed : int
+        Seed of the CPU generator that draws the initial noise (the same noise for every φ).
+    others : mapping of str to float, optional
+        ``{pair name: φ}`` for other pairs, held at these strengths in every setting.
+    **kwargs
+        Passed on as in :func:`steer`: ``steps``, ``guidance``, ``window``, ``frame_mask``, ``vlm``, ``coupling``,
+        ``callback_on_step_end``, ``callback_on_step_end_tensor_inputs``.
+
+    Returns
+    -------
+    SteeringResult
+        One setting per φ, in the order of ``phis``: ``videos``, final ``latents``, ``probs`` when read, and
+        provenance; ``result.phis`` lists the swept φ.
+
+    Raises
+    ------
+    ValueError
+        When ``phis`` is empty or no pair is given.
+
+    Examples
+    --------
+    ::
+
+        bank = l2vkit.toyworld.load_concepts()
+        result = sweep(generator, "a small red circle moves slowly up in the sea", "red->blue", concepts=bank)
+        result.phis           # [0.0, 0.25, 0.5, 0.75, 1.0]
+        result.videos.shape   # (5, 9, 32, 32, 3)
+    """
     if not len(phis):
         raise ValueError("phis is empty; give at least one φ")
     names = [pair] if isinstance(pair, str) else list(pair)
@@ -175,7 +276,8 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
 
 
 def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=None, window=None, frame_mask=None,
-         vlm=None, coupling=None) -> SteeringResult:
+         vlm=None, coupling=None, callback_on_step_end=None,
+         callback_on_step_end_tensor_inputs=None) -> SteeringResult:
     import torch
 
     from .concepts import slot_prefix, swap_word
@@ -186,7 +288,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         raise ValueError("caption must be a non-empty string")
     concepts.check_generator(generator)
     settings = [_check_strengths(s, concepts) for s in settings]
-    steps = generator._check_steps(steps)
+    steps = generator.check_steps(steps)
     window = _check_window(window, steps)
     frames = generator.frames
     latent_mask = None if frame_mask is None else _latent_frame_mask(generator, frame_mask, frames)
@@ -217,7 +319,9 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
             start, end = window
             schedule = lambda i, t, s=steered, b=base: s if start <= i / steps < end else b  # noqa: E731
         run = generator.sample(base if schedule is not None else steered, steps=steps, guidance=guidance, seed=seed,
-                               condition_schedule=schedule, latents_hook=hook, output="frames")
+                               condition_schedule=schedule, latents_hook=hook, output="frames",
+                               callback_on_step_end=callback_on_step_end,
+                               callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs)
         videos.append(run.frames)
         latents.append(run.latents.cpu())
         if read_spec is not None:

@@ -28,13 +28,14 @@ def tiny(name: str):
     return wrap
 
 
-def tiny_tokenizer(special_tokens: list[str], *, chat: bool = True):
-    """A word-level fast tokenizer over the toy vocabulary plus ``special_tokens`` (each one token)."""
+def tiny_tokenizer(special_tokens: list[str], *, chat: bool = True, extra_words=()):
+    """A word-level fast tokenizer over the toy vocabulary plus ``special_tokens`` and ``extra_words`` (each one
+    token)."""
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
     tokens = []
-    for t in toy_vocabulary() + special_tokens + CHAT_WORDS + GRAMMAR_WORDS:
+    for t in toy_vocabulary() + special_tokens + CHAT_WORDS + GRAMMAR_WORDS + list(extra_words):
         if t not in tokens:
             tokens.append(t)
     core = Tokenizer(models.WordLevel({t: i for i, t in enumerate(tokens)}, unk_token="<unk>"))
@@ -77,12 +78,13 @@ def _build(model_class, config, tokenizer, preprocess, adapter, seed, name):
 
 
 @tiny("qwen2_vl")
-def tiny_qwen2_vl(seed: int = 0):
+def tiny_qwen2_vl(seed: int = 0, *, extra_words=()):
+    """A tiny Qwen2-VL; ``extra_words`` join its word-level vocabulary (e.g. the words of your own pairs)."""
     from transformers import Qwen2VLConfig, Qwen2VLForConditionalGeneration
 
     from .vlm.qwen import QwenVLM
 
-    tok = tiny_tokenizer(QWEN_SPECIALS)
+    tok = tiny_tokenizer(QWEN_SPECIALS, extra_words=extra_words)
     config = Qwen2VLConfig(
         vision_config=dict(depth=1, embed_dim=32, hidden_size=64, num_heads=2, mlp_ratio=2, patch_size=4,
                            spatial_merge_size=2, temporal_patch_size=2),

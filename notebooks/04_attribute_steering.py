@@ -57,7 +57,7 @@ from l2vkit.concepts import slot_prefix
 from l2vkit.generator import VideoGenerator
 from l2vkit.toyworld.ground_truth import ground_truth_scores
 from l2vkit.plots import curves_over_phi, new_figure, sweep_grid, table_figure
-from l2vkit.toyworld.steering_eval import evaluate_pair, measured_or_none
+from l2vkit.toyworld.steering_eval import evaluate_pair, measured_attributes
 from l2vkit.video import show_videos
 from l2vkit.vlm import VideoVLM
 
@@ -86,7 +86,7 @@ print("‖q‖:", {name: round(float(bank[name].norm()), 2) for name in PAIRS})
 # ## 2. A colour sweep
 # `l2vkit.sweep` samples the same caption and noise at every φ. With `vlm` and `coupling` it also reads each final
 # latent back through Φ (fast, no decode); we add the VLM's reading of the decoded pixels, and the measurement
-# (`measured_or_none` gives `None` where no object can be found — steering can break a video, too).
+# (`measured_attributes` gives `None` values where no object can be found — steering can break a video, too).
 
 # %%
 caption = "a small red circle moves slowly up in the desert"
@@ -105,7 +105,7 @@ result = sweep(gen, caption, "red->blue", PHIS, concepts=bank, seed=SEED, vlm=vl
 pixels = read_pixels(result.videos, "red->blue")
 for phi, p_phi, p_pix, video in zip(result.phis, result.target_probability(), pixels, result.videos):
     print(f"φ = {phi:4.2f}   P(blue) via Φ {p_phi:.3f}   from pixels {p_pix:.3f}   "
-          f"measured colour: {measured_or_none(video)['colour']}")
+          f"measured colour: {measured_attributes(video)['colour']}")
 result.show()
 
 # %% [markdown]
@@ -124,7 +124,7 @@ sweeps = {}
 for pair in PAIRS[1:]:
     spec = bank.spec(pair)
     sweeps[pair] = sweep(gen, caption, pair, PHIS, concepts=bank, seed=SEED)
-    measured = [measured_or_none(v)[spec.slot] for v in sweeps[pair].videos]
+    measured = [measured_attributes(v)[spec.slot] for v in sweeps[pair].videos]
     print(f"{pair:15s} measured {spec.slot} over φ: {measured}   P({spec.target}) from pixels: "
           f"{[round(p, 2) for p in read_pixels(sweeps[pair].videos, pair)]}")
 figs = [sweep_grid(dict(zip(s.phis, s.videos)), frames=[0, 4, 8], scale=3, title=pair)[0]

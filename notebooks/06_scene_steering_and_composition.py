@@ -54,7 +54,7 @@ from l2vkit import toyworld as tw
 from l2vkit.concepts import slot_prefix
 from l2vkit.generator import VideoGenerator
 from l2vkit.plots import new_figure, sweep_grid
-from l2vkit.toyworld.steering_eval import measured_or_none
+from l2vkit.toyworld.steering_eval import measured_attributes
 from l2vkit.video import contact_sheet, show_videos
 from l2vkit.vlm import VideoVLM
 
@@ -100,7 +100,7 @@ for pair, caption in captions.items():
     print(pair)
     for phi, video, p_phi in zip(result.phis, result.videos, result.target_probability()):
         print(f"  φ = {phi:3.1f}  P(target) via Φ {p_phi:.3f}, from pixels {reads(video, caption, [pair])[pair]:.3f}"
-              f"  measured scene: {measured_or_none(video)['scene']}")
+              f"  measured scene: {measured_attributes(video)['scene']}")
     display(sweep_grid(dict(zip(result.phis, result.videos)), frames=[0, 4, 8], scale=3, title=pair)[0])
 
 # %% [markdown]
@@ -117,7 +117,7 @@ for i, phi_colour in enumerate(PHIS):
         video = steer(gen, caption, {"red->blue": phi_colour, "desert->snow": phi_scene}, concepts=bank,
                       seed=SEED).video
         grid[phi_colour, phi_scene] = video
-        m = measured_or_none(video)
+        m = measured_attributes(video)
         ax = axes[i][j]
         ax.imshow(video[4])
         ax.set_xticks([])
@@ -153,7 +153,7 @@ for name, window in windows.items():
     video = steer(gen, caption, {"red->blue": 1.0, "desert->snow": 1.0}, concepts=bank, seed=SEED,
                   window=window).video
     window_videos[name] = video
-    m = measured_or_none(video)
+    m = measured_attributes(video)
     p = reads(video, caption, ["red->blue", "desert->snow"])
     print(f"{name:11s} measured colour {m['colour']!s:7s} scene {m['scene']!s:7s}  "
           f"P(blue) {p['red->blue']:.2f}  P(snow) {p['desert->snow']:.2f}")

@@ -57,12 +57,13 @@ def test_demo_is_reproducible(tmp_path):
 
 
 @pytest.mark.integration
-def test_demo_with_a_real_generator_on_cpu_says_it_needs_a_gpu():
+def test_demo_with_a_real_generator_says_what_to_run_instead():
     result = subprocess.run([sys.executable, "-m", "l2vkit", "demo", "--generator", "Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
                              "--no-videos"], capture_output=True, text=True)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "needs a CUDA GPU" in lines[0]
+    assert len(lines) == 1 and "the demo needs models of a preset with ground truth" in lines[0]
+    assert "`l2vkit steer`" in lines[0]
 
 
 @pytest.mark.unit

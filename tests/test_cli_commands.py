@@ -57,11 +57,16 @@ def test_help_defaults_match_the_library():
     fit = {a.dest: a.help for a in _subparser("fit")._actions}
     for stage, steps in DEFAULT_STEPS.items():
         assert f"default: {steps};" in fit[f"steps_{stage}"]
-    concepts = {a.dest: a.default for a in _subparser("concepts")._actions}
-    for key in ("lr", "divergence", "omega_read", "batch_per_pair", "timesteps_per_sample"):
-        assert concepts[key] == DEFAULTS[key], key
-    helps = {a.dest: a.help for a in _subparser("concepts")._actions}
-    assert f"default: {DEFAULTS['steps']} on the toy world" in helps["steps"]
+    from l2vkit.presets import CONCEPT_DEFAULTS
+
+    # settings left out come from the models' preset, so the parser's own defaults are None
+    helps = {a.dest: a.help for a in _subparser("concepts")._actions if a.dest in CONCEPT_DEFAULTS}
+    assert set(helps) == set(CONCEPT_DEFAULTS)
+    assert all(a.default is None for a in _subparser("concepts")._actions if a.dest in CONCEPT_DEFAULTS)
+    assert f"default: {CONCEPT_DEFAULTS['steps']}; {DEFAULTS['steps']} with the toy preset" in helps["steps"]
+    assert f"default: {CONCEPT_DEFAULTS['samples_per_pair']}; {DEFAULTS['samples_per_pair']} with the toy preset" \
+        in helps["samples_per_pair"]
+    assert f"default: {CONCEPT_DEFAULTS['divergence']}" in helps["divergence"]
 
 
 @pytest.mark.unit
@@ -74,7 +79,7 @@ def test_train_toy_refuses_a_misspelt_setting_before_loading_anything():
 
 @pytest.mark.unit
 def test_value_parsers():
-    from l2vkit.commands import parse_concept, parse_frames, parse_window
+    from l2vkit.cli.steer import parse_concept, parse_frames, parse_window
 
     assert parse_concept("red->blue=-0.5") == ("red->blue", -0.5)
     assert parse_window("0, 0.5") == (0.0, 0.5)
@@ -188,7 +193,9 @@ def test_concepts_bad_input(tmp_path, capsys):
     assert_one_line_error(capsys, ["concepts", "--coupling", tmp_path / "none.safetensors"],
                           "coupling file .* does not exist")
     assert_one_line_error(capsys, ["concepts", "--steps", 0], "--steps 0: expected a positive number")
-    assert_one_line_error(capsys, ["concepts", "--generator", tmp_path], "--coupling FILE is needed")
+    assert_one_line_error(capsys, ["concepts", "--generator", tmp_path], "--pairs FILE is needed")
+    assert_one_line_error(capsys, ["concepts", "--generator", tmp_path, "--pairs", wrong_word],
+                          "--coupling FILE is needed")
 
 
 @pytest.mark.integration

@@ -199,6 +199,48 @@ def test_schedule_accepts_bare_embeddings(gen):
     assert torch.equal(plain.latents, bare.latents)
 
 
+def test_users_step_end_callback_is_chained_with_the_schedule(gen):
+    """A user's callback_on_step_end runs at every step next to steering's own, and does not change the sample."""
+    red, blue = gen.encode_prompt("a red circle"), gen.encode_prompt("a blue circle")
+    if gen.family == "ltx":
+        blue = red.with_embeds(blue.embeds)
+    schedule = lambda i, t: red if i < 1 else blue  # noqa: E731
+    plain = gen.sample(red, steps=3, guidance=1.0, seed=5, condition_schedule=schedule, return_trajectory=True)
+    seen = []
+
+    def mine(pipe, i, t, callback_kwargs):
+        seen.append((i, sorted(callback_kwargs)))
+        return {}
+
+    chained = gen.sample(red, steps=3, guidance=1.0, seed=5, condition_schedule=schedule, return_trajectory=True,
+                         callback_on_step_end=mine, callback_on_step_end_tensor_inputs=["latents"])
+    assert [i for i, _ in seen] == [0, 1, 2] and all("latents" in keys for _, keys in seen)
+    assert torch.equal(chained.latents, plain.latents)
+    assert all(torch.equal(a, b) for a, b in zip(chained.trajectory, plain.trajectory))
+
+
+def test_users_callback_alone_and_diffusers_callback_objects(gen):
+    """Without any hook of the sampler's the user's callback is passed through; a diffusers PipelineCallback's own
+    tensor_inputs are honoured; its changes to the latents are what the trajectory records."""
+    from diffusers.callbacks import PipelineCallback
+
+    pi = gen.encode_prompt("a red circle")
+    steps = []
+    gen.sample(pi, steps=2, guidance=1.0, seed=1, callback_on_step_end=lambda p, i, t, k: steps.append(i) or {})
+    assert steps == [0, 1]
+
+    class ZeroLatents(PipelineCallback):
+        tensor_inputs = ["latents"]
+
+        def callback_fn(self, pipeline, step_index, timestep, callback_kwargs):
+            return {"latents": torch.zeros_like(callback_kwargs["latents"])}
+
+    run = gen.sample(pi, steps=2, guidance=1.0, seed=1, return_trajectory=True, callback_on_step_end=ZeroLatents())
+    assert all(float(z.abs().max()) == 0.0 for z in run.trajectory[1:])
+    with pytest.raises(TypeError, match="callback_on_step_end must be callable"):
+        gen.sample(pi, steps=2, guidance=1.0, callback_on_step_end="print")
+
+
 def test_ltx_schedule_cannot_change_the_mask():
     gen = tiny_generator("ltx")
     short, long = gen.encode_prompt("a circle"), gen.encode_prompt("a small red circle moves quickly")
@@ -421,11 +463,11 @@ def test_from_pretrained_prints_a_memory_plan_for_known_ids(capsys, monkeypatch,
     """A known id prints its plan before loading (the load itself is redirected to a local tiny pipeline)."""
     import diffusers
 
-    from l2vkit.generator import base
+    from l2vkit.generator import loading
 
     wan.pipe.save_pretrained(tmp_path)
     real = diffusers.WanPipeline.from_pretrained
-    monkeypatch.setattr(base, "_pipeline_class_name", lambda model_id, revision: "WanPipeline")
+    monkeypatch.setattr(loading, "pipeline_class_name", lambda model_id, revision: "WanPipeline")
     monkeypatch.setattr(diffusers.WanPipeline, "from_pretrained",
                         classmethod(lambda cls, model_id, **k: real(str(tmp_path), **k)))
     gen = VideoGenerator.from_pretrained("Wan-AI/Wan2.1-T2V-1.3B-Diffusers", device="cpu", **TINY_SIZES["wan"])

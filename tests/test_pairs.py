@@ -43,8 +43,15 @@ def test_captions_from_a_template():
         ("something: else", "top-level 'pairs:' list"),
         ("pairs: [{target: blue, slot: colour, family: attribute}]", r"pairs\[0\]: field 'source' is missing"),
         ("pairs: [{source: red, target: bleu, slot: colour, family: attribute}]", r"field 'target' is 'bleu'"),
-        ("pairs: [{source: red, target: blue, slot: colour, family: colours}]", r"field 'family' is 'colours'"),
-        ("pairs: [{source: red, target: blue, slot: scene, family: attribute}]", r"field 'slot' is 'scene'"),
+        ("families: {attribute: [colour]}\npairs: [{source: red, target: blue, slot: colour, family: colours}]",
+         r"field 'family' is 'colours'"),
+        ("families: {attribute: [colour]}\npairs: [{source: red, target: blue, slot: scene, family: attribute}]",
+         r"field 'slot' is 'scene'"),
+        ("pairs: [{source: wood, target: metal, slot: material, family: attribute}]", "this world has no slot"),
+        ("colours: [red]\npairs: [{source: red, target: blue, slot: colour, family: attribute}]",
+         r"unknown section.*colours"),
+        ("pairs: [{source: red, target: blue, slot: colour, family: attribute, captions: ['a blue ball']}]",
+         "must hold the source word 'red'"),
         ("pairs: [{source: red, target: red, slot: colour, family: attribute}]", "both 'red'"),
         ("pairs: [{source: red, target: blue, slot: colour, family: attribute, weight: 2}]", r"unknown field.*weight"),
         ("pairs: [{source: red, target: blue, slot: colour, family: attribute},"
@@ -64,3 +71,27 @@ def test_specs_without_a_vocabulary_accept_any_single_word():
     assert pairs[0].name == "desert->forest"
     with pytest.raises(ValueError, match="one word"):
         parse_pairs({"pairs": [{"source": "red car", "target": "blue", "slot": "colour", "family": "attribute"}]})
+
+
+def test_a_slot_the_toy_world_does_not_have_comes_from_the_file(tmp_path):
+    """Slots and families are the file's: a material pair with its own captions loads without any vocabulary."""
+    path = tmp_path / "materials.yaml"
+    path.write_text("families:\n  attribute: [material]\npairs:\n"
+                    "  - {source: wood, target: metal, slot: material, family: attribute,\n"
+                    "     captions: ['a wood chair', 'a  wood table in a room']}\n"
+                    "  - {source: oak, target: pine, slot: material, family: attribute, template: 'an {material} box'}\n")
+    wood, oak = load_pairs(path)
+    assert (wood.slot, wood.family, wood.name) == ("material", "attribute", "wood->metal")
+    assert wood.source_captions(3) == ["a wood chair", "a wood table in a room", "a wood chair"]
+    assert oak.source_captions(2) == ["an oak box"] * 2
+    with pytest.raises(ValueError, match="neither 'captions' nor a 'template'"):
+        ContrastPair("wood", "metal", "material", "attribute").source_captions(1)
+    with pytest.raises(ValueError, match="field 'slot' is 'material', which is not in family"):
+        load_pairs(path, families={"attribute": ["colour"]})
+
+
+def test_the_toy_families_moved_with_a_warning():
+    import l2vkit.pairs
+
+    with pytest.warns(DeprecationWarning, match="l2vkit.pairs.FAMILIES moved"):
+        assert l2vkit.pairs.FAMILIES == tw.attributes.FAMILIES

@@ -131,3 +131,15 @@ def test_steering_eval_preservation_where_swap_keeps_and_where_unsteered_renders
     assert row["preserved_by_attribute"]["shape"] == pytest.approx(2 / 3)
     assert row["preserved_where_swap_keeps"] == 0.5  # the swap keeps seeds 0 and 1; steering keeps seed 0
     assert row["preserved_where_unsteered_as_captioned"] == 0.5  # seeds 0 and 2 render their caption; 0 is kept
+
+
+@pytest.mark.integration
+def test_steer_chains_a_users_step_end_callback(toy):
+    """A user's callback_on_step_end runs at every step of a windowed steer, and the video is unchanged by it."""
+    _, gen, _, bank = toy
+    plain = steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=4, window=(0.0, 0.5))
+    seen = []
+    logged = steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=4, window=(0.0, 0.5),
+                   callback_on_step_end=lambda pipe, i, t, kwargs: seen.append(i) or {})
+    assert seen == list(range(gen.steps))
+    assert np.array_equal(logged.video, plain.video)

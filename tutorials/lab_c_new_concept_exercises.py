@@ -57,7 +57,7 @@ from l2vkit.concepts import build_concept_cache, swap_word, train_concepts
 from l2vkit.generator import VideoGenerator
 from l2vkit.pairs import ContrastPair
 from l2vkit.toyworld import toy_captions
-from l2vkit.toyworld.steering_eval import measured_or_none
+from l2vkit.toyworld.steering_eval import measured_attributes
 from l2vkit.video import show_videos
 from l2vkit.vlm import VideoVLM
 
@@ -102,8 +102,8 @@ if pair:
     minus = gen.sample(gen.encode_prompt(captions), seed=SEED, output="frames").frames
     plus = gen.sample(gen.encode_prompt([swap_word(pair, c) for c in captions]), seed=SEED, output="frames").frames
     for c, a, b in zip(captions, minus, plus):
-        print(f"{c:55s} measured {pair.slot}: π⁻ {measured_or_none(a)[pair.slot]!s:8s} "
-              f"π⁺ {measured_or_none(b)[pair.slot]}")
+        print(f"{c:55s} measured {pair.slot}: π⁻ {measured_attributes(a)[pair.slot]!s:8s} "
+              f"π⁺ {measured_attributes(b)[pair.slot]}")
     show_videos({**{f"π⁻ {i}": v for i, v in enumerate(minus[:2])}, **{f"π⁺ {i}": v for i, v in enumerate(plus[:2])}})
 else:
     print("finish exercise 1 first")
@@ -162,7 +162,7 @@ if pair and bank:
               for phi in PHIS}
 
     def attributes(video, fallback):
-        m = measured_or_none(video)
+        m = measured_attributes(video)
         return fallback if None in m.values() else tw.Attributes(**m)
 
     source = [attributes(v, tw.parse_caption(c)) for v, c in zip(videos[0.0], captions)]

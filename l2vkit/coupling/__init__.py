@@ -1,7 +1,7 @@
 """The coupling Φ: generator latents (with their condition) → the VLM's visual-token space (docs/method.md).
 
 ``build_coupling_data`` makes training pairs, ``fit_coupling`` fits Φ_Ω1, Φ_Ω2 and ρ-OT and returns a
-``CouplingResult`` (read, token_probs, save, load); ``transport`` holds the OT solvers; ``variants`` the ablation's
+``CouplingResult`` (read, token_probs, save, load; in ``result``); ``ot_plans`` and ``transport`` hold the OT solvers; ``variants`` the ablation's
 variants of a fitted Φ. Importing this package does not import torch.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ _LAZY = {
     "CouplingConfig": ".networks",
     "CouplingData": ".data",
     "build_coupling_data": ".data",
-    "CouplingResult": ".fit",
+    "CouplingResult": ".result",
     "fit_coupling": ".fit",
 }
 
@@ -28,8 +28,9 @@ def __getattr__(name):
     return moved_attribute(__name__, name)
 
 
-def load_coupling(path, *, vlm=None, generator=None, device=None):
-    """Load a saved :class:`CouplingResult`, checked against ``vlm`` / ``generator`` when given."""
-    from .fit import CouplingResult
+def load_coupling(path, *, vlm=None, generator=None, device=None, revision=None):
+    """Load a saved :class:`CouplingResult` — a ``.safetensors`` file, a folder written by ``save_pretrained`` or
+    a Hub repository id (at ``revision``) — checked against ``vlm`` / ``generator`` when given."""
+    from .result import CouplingResult
 
-    return CouplingResult.load(path, vlm=vlm, generator=generator, device=device)
+    return CouplingResult.from_pretrained(path, vlm=vlm, generator=generator, device=device, revision=revision)

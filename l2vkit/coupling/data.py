@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..provenance import generator_identity, vlm_identity
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_VERSION = 1
 _FIELDS = ("latents", "sigmas", "video_index", "embeds", "mask", "local_tokens", "targets")
@@ -26,13 +29,13 @@ class CouplingData:
     ``local_tokens`` E_Ω(D_Ξ(x̂0)) (M, N, D). Per video: ``embeds`` π (V, L, E), ``mask`` (V, L), ``targets`` z_Ω
     (V, N, D), ``captions``. ``meta``: model ids, seeds, settings."""
 
-    latents: "object"
-    sigmas: "object"
-    video_index: "object"
-    embeds: "object"
-    mask: "object"
-    local_tokens: "object"
-    targets: "object"
+    latents: "torch.Tensor"
+    sigmas: "torch.Tensor"
+    video_index: "torch.Tensor"
+    embeds: "torch.Tensor"
+    mask: "torch.Tensor | None"
+    local_tokens: "torch.Tensor"
+    targets: "torch.Tensor"
     captions: list
     meta: dict
 
@@ -112,7 +115,49 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
 
     Each video gives ``sigmas_per_video`` samples at σ ~ U(0, ``max_sigma``) (plus σ = 0 with ``include_clean``),
     drawn from a CPU generator seeded by ``seed``; noise ε is drawn the same way. ``levels`` instead gives fixed
-    σ values used for every video (evaluation sets).
+    σ values used for every video (evaluation sets). See the module docstring for what each sample holds.
+
+    Parameters
+    ----------
+    vlm : VideoVLM
+        The VLM Ω whose visual tokens are the targets z_Ω and the local branch's input.
+    generator : VideoGenerator
+        The generator Ξ: its E_Ξ, D_Ξ, π_Ξ and velocity G give the latents x̂0 and their condition.
+    videos : array_like
+        uint8 (V, T, H, W, 3) videos at the generator's size.
+    captions : sequence of str
+        One caption per video.
+    sigmas_per_video : int
+        Random noise levels σ ~ U(0, ``max_sigma``) per video.
+    max_sigma : float
+        Upper end of the random σ; 0 < ``max_sigma`` ≤ 1.
+    include_clean : bool
+        Also take σ = 0 (the clean latent z0 itself) for every video.
+    levels : sequence of float, optional
+        Fixed σ values in [0, 1] used for every video (evaluation sets), instead of the random ones and of
+        ``include_clean``'s σ = 0.
+    target : str
+        ``"decoded"`` (default): z_Ω = E_Ω(D_Ξ(E_Ξ(V))), what the VLM sees in the decoded video; ``"video"``:
+        E_Ω(V).
+    seed : int
+        Seed of the CPU generator that draws the σ and the noise ε.
+    batch : int
+        Videos encoded per batch.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    CouplingData
+        M samples from the V videos (``sigmas_per_video`` + 1 per video with ``include_clean``, else
+        ``sigmas_per_video``; ``len(levels)`` with ``levels``), with ``meta`` recording the models' identities, the
+        seed and these settings.
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``target``, videos not shaped (V, T, H, W, 3), a caption count other than V, or ``max_sigma``
+        / ``levels`` out of range.
     """
     import torch
     from tqdm.auto import tqdm

@@ -1,148 +1,18 @@
-"""Fitting Φ (``fit_coupling``) and the fitted artifact (``CouplingResult``: read, save, load)."""
+"""Fitting Φ (``fit_coupling``): the training stages, their losses and batches. The fitted artifact,
+``CouplingResult``, is in :mod:`l2vkit.coupling.result`."""
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from pathlib import Path
 
-from .networks import MERGES, NEEDS_LOCAL, CouplingConfig
+from .networks import CouplingConfig
+from .result import FORMAT_VERSION, METADATA_KEY, CouplingResult  # noqa: F401  (importable from here as before)
 
-FORMAT_VERSION = 1
-METADATA_KEY = "l2vkit_coupling"
 #: Training stages in order: Φ_Ω1 by MSE, Φ_Ω2 by the Gram loss, then the ρ-OT projections by MSE + Gram.
 STAGES = ("global", "local", "rho")
 DEFAULT_STEPS = {"global": 2000, "local": 600, "rho": 200}
 
 
-@dataclasses.dataclass
-class CouplingResult:
-    """A fitted coupling Φ: ``model`` (a :class:`~l2vkit.coupling.networks.Coupling`), its ``config``, ``meta``
-    (model identities, seeds, versions, data settings) and the training ``history`` (one dict per logged step)."""
-
-    model: "object"
-    config: CouplingConfig
-    meta: dict
-    history: list
-
-    # ------------------------------------------------------------------------------------------------- reading
-    def read(self, z, condition, *, merge: str = "global", local_tokens=None, vlm=None, generator=None):
-        """z̃_Ω = Φ(z, π): (B, N, D) visual tokens the VLM can read, from latents z (B, C, F, h, w) (x̂0 estimates
-        or clean latents) and their condition (a generator ``Condition`` or a (B, L, E) tensor).
-
-        ``merge="global"`` (default) uses Φ_Ω1 alone and needs no decode — the fast path used inside sampling
-        loops. The merges that use the local branch ({local}) need E_Ω(D_Ξ(z)): pass ``local_tokens`` or the
-        ``vlm`` and ``generator`` to compute them (a decode and a VLM encode per read).
-        """
-        import torch
-
-        if merge not in MERGES:
-            raise ValueError(f"merge={merge!r}; choose one of {', '.join(MERGES)}")
-        embeds, mask = _condition_parts(condition)
-        z = _check_latents(z, self.config)
-        model_device = next(self.model.parameters()).device
-        if merge in NEEDS_LOCAL and local_tokens is None:
-            if vlm is None or generator is None:
-                raise ValueError(f"merge={merge!r} reads the local branch from E_Ω(D_Ξ(z)); pass vlm= and generator= "
-                                 "(or local_tokens=), or use merge='global'")
-            with torch.no_grad():
-                local_tokens = vlm.visual_tokens(generator.decode(z)).float()
-        if local_tokens is not None:
-            local_tokens = local_tokens.to(model_device, torch.float32)
-        return self.model(z.to(model_device, torch.float32), embeds.to(model_device, torch.float32),
-                          None if mask is None else mask.to(model_device), local_tokens, merge=merge)
-
-    read.__doc__ = read.__doc__.format(local=", ".join(repr(m) for m in NEEDS_LOCAL))
-
-    def token_probs(self, vlm, z, condition, prompt: str, candidates=None, *, merge: str = "global", generator=None):
-        """The VLM's next-token probabilities after ``prompt`` reading latents through Φ (see :meth:`read`)."""
-        tokens = self.read(z, condition, merge=merge, vlm=vlm, generator=generator)
-        return vlm.token_probs(tokens.to(vlm.device, vlm.dtype), prompt, candidates)
-
-    # ------------------------------------------------------------------------------------------- save / load
-    def header(self) -> dict:
-        return {"format_version": FORMAT_VERSION, "config": self.config.as_dict(), "meta": self.meta,
-                "history": self.history}
-
-    def save(self, path) -> Path:
-        """``path`` (.safetensors): weights plus the JSON header in the file's metadata, written atomically (an
-        interrupted save keeps the previous file); a readable copy of the header goes to ``path`` with .json."""
-        from safetensors.torch import save_file
-
-        from ..io import atomic_path, write_json
-
-        path = Path(path)
-        if path.suffix != ".safetensors":
-            path = path.with_suffix(".safetensors")
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
-        header = self.header()
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
-        write_json(path.with_suffix(".json"), header)
-        return path
-
-    @classmethod
-    def load(cls, path, *, vlm=None, generator=None, device=None) -> "CouplingResult":
-        """Load a saved coupling; with ``vlm`` / ``generator`` given, refuse one fitted for other models."""
-        from ..io import load_artifact
-        from .networks import Coupling
-
-        path = Path(path)
-        if path.suffix != ".safetensors" and path.with_suffix(".safetensors").exists():
-            path = path.with_suffix(".safetensors")
-        tensors, header = load_artifact(path, "coupling", METADATA_KEY, FORMAT_VERSION, "refit with `l2vkit fit`")
-        config = CouplingConfig(**header["config"])
-        model = Coupling(config)
-        try:
-            model.load_state_dict(tensors)
-        except RuntimeError as err:
-            raise ValueError(f"{path}: weights do not match its own header ({str(err).splitlines()[0]})") from None
-        result = cls(model.eval().to(device or "cpu"), config, header["meta"], header.get("history", []))
-        result.check_models(vlm=vlm, generator=generator)
-        return result
-
-    def check_models(self, *, vlm=None, generator=None) -> None:
-        """Raise ``ValueError`` naming both sides when ``vlm`` / ``generator`` are not the models Φ was fitted for."""
-        from ..provenance import describe_identity, generator_identity, vlm_identity
-
-        for role, model, identity in (("VLM", vlm, vlm_identity), ("generator", generator, generator_identity)):
-            if model is None:
-                continue
-            saved = self.meta.get("vlm" if role == "VLM" else "generator", {})
-            given = identity(model)
-            diffs = [k for k in sorted(set(saved) | set(given)) if saved.get(k) != given.get(k)]
-            if diffs:
-                raise ValueError(
-                    f"this coupling was fitted for {role} {saved.get('model_id')!r} ({describe_identity(saved, diffs)}), "
-                    f"but the loaded {role} is {given.get('model_id')!r} ({describe_identity(given, diffs)}); "
-                    "fit a coupling for these models (`l2vkit fit`)")
-
-
-def _condition_parts(condition):
-    import torch
-
-    if isinstance(condition, torch.Tensor):
-        return condition, None
-    if hasattr(condition, "embeds"):
-        return condition.embeds, condition.mask
-    raise TypeError(f"condition must be a generator Condition or a (B, L, E) tensor, got {type(condition).__name__}")
-
-
-def _check_latents(z, config: CouplingConfig):
-    import torch
-
-    if not isinstance(z, torch.Tensor):
-        raise TypeError(f"latents must be a torch tensor (B, C, F, h, w), got {type(z).__name__}")
-    if z.ndim == 4:
-        z = z.unsqueeze(0)
-    if tuple(z.shape[1:]) != tuple(config.latent_shape):
-        raise ValueError(f"latents have shape {tuple(z.shape)}; this coupling reads (B, {', '.join(map(str, config.latent_shape))})")
-    if not torch.isfinite(z).all():
-        raise ValueError("latents contain NaN or infinite values")
-    return z
-
-
-# ------------------------------------------------------------------------------------------------------ fitting
 def config_for(vlm, generator, data, **overrides) -> CouplingConfig:
     """A :class:`CouplingConfig` sized from the data (latent shape, π width, z_Ω tokens and width)."""
     return CouplingConfig(latent_shape=tuple(data.latents.shape[1:]), text_dim=int(data.embeds.shape[-1]),
@@ -186,18 +56,63 @@ def _stage_parameters(model, stage: str):
 
 
 def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, steps: dict | None = None,
-                 batch_size: int = 64, rho_batch_size: int = 32, lr: float = 1e-3, seed: int = 0, checkpoint: str | Path | None = None,
+                 batch_size: int = 64, rho_batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
+                 checkpoint: str | Path | None = None,
                  checkpoint_every: int = 250, condition_swap: float = 0.5, progress: bool = True, device=None,
                  **config_overrides):
     """Fit Φ on :class:`~l2vkit.coupling.data.CouplingData` and return a :class:`CouplingResult`.
 
     Stages run in order — Φ_Ω1 (MSE to z_Ω), Φ_Ω2 (Gram loss), ρ-OT projections (MSE + Gram of z̃_Ω, branches
-    frozen; batches of ``rho_batch_size``) — for ``steps[stage]`` AdamW steps each (defaults ``DEFAULT_STEPS``; 0 skips a stage). With
-    ``checkpoint`` (a file path) the full training state is saved there every ``checkpoint_every`` steps, atomically,
-    and a later call with the same arguments resumes from it. Batches are drawn from a CPU generator seeded by
-    ``seed``. ``condition_swap``: the share of Φ_Ω1's training samples that get another video's π, so that Φ reads
-    what is in the latent rather than what the caption says (a steered latent must read as steered). ``vlm`` and
-    ``generator`` are only used for their identities (recorded, and checked on load).
+    frozen; batches of ``rho_batch_size``) — for ``steps[stage]`` AdamW steps each.
+
+    Parameters
+    ----------
+    vlm, generator : VideoVLM, VideoGenerator or None
+        Only used for their identities (recorded, and checked on load); the data must have been built with them.
+        With ``None`` the identities recorded in ``data`` are used.
+    data : CouplingData
+        The training pairs (:func:`~l2vkit.coupling.data.build_coupling_data`); at least 2 samples.
+    config : CouplingConfig, optional
+        Φ's sizes; by default sized from the data (latent shape, π width, z_Ω tokens and width).
+    steps : dict, optional
+        AdamW steps per stage (``"global"``, ``"local"``, ``"rho"``), over the defaults ``DEFAULT_STEPS``; 0 skips a
+        stage.
+    batch_size : int
+        Samples per step of the Φ_Ω1 and Φ_Ω2 stages.
+    rho_batch_size : int
+        Samples per step of the ρ-OT stage.
+    lr : float
+        Peak learning rate of each stage (linear warm-up, then a cosine down to a tenth of it).
+    seed : int
+        Seeds Φ's initialisation and the CPU generator the batches are drawn from.
+    checkpoint : str or pathlib.Path, optional
+        A file path: the full training state is saved there every ``checkpoint_every`` steps, atomically, and a
+        later call with the same arguments resumes from it.
+    checkpoint_every : int
+        Steps between checkpoints (each stage's end is saved too).
+    condition_swap : float
+        The share of Φ_Ω1's training samples that get another video's π, so that Φ reads what is in the latent
+        rather than what the caption says (a steered latent must read as steered).
+    progress : bool
+        Show a progress bar.
+    device : str or torch.device, optional
+        Where training runs (the CPU by default).
+    **config_overrides
+        :class:`~l2vkit.coupling.networks.CouplingConfig` fields, when ``config`` is not given.
+
+    Returns
+    -------
+    CouplingResult
+        Φ on the CPU in eval mode, its ``config``, ``meta`` (model identities, seed, training settings, data
+        settings, fit time) and the loss ``history``.
+
+    Raises
+    ------
+    ValueError
+        For data with fewer than 2 samples or built with other models, an unknown stage in ``steps``, or a
+        ``checkpoint`` from a run with other settings.
+    FloatingPointError
+        When a stage diverges.
     """
     import torch
     from tqdm.auto import tqdm

@@ -16,14 +16,14 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 #: Bottom to top. A module belongs to the first entry whose name is it or a package above it.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("shared utilities", ("l2vkit._version", "l2vkit._deprecated", "l2vkit.io",
+    ("shared utilities", ("l2vkit._version", "l2vkit._deprecated", "l2vkit.io", "l2vkit.artifacts",
                           "l2vkit.paths", "l2vkit.provenance", "l2vkit.training", "l2vkit.video",
                           "l2vkit.install", "l2vkit.env", "l2vkit.minilm", "l2vkit.presets", "l2vkit.pairs",
-                          "l2vkit.figures")),
+                          "l2vkit.figures", "l2vkit.dtypes", "l2vkit.quiet")),
     ("Ω and Ξ", ("l2vkit.vlm", "l2vkit.generator")),
     ("coupling Φ", ("l2vkit.coupling",)),
     ("concepts", ("l2vkit.concepts",)),
-    ("steering", ("l2vkit.steering",)),
+    ("steering", ("l2vkit.steering", "l2vkit.baselines")),
     ("metrics, plots, report", ("l2vkit.metrics", "l2vkit.plots", "l2vkit.report")),
     ("toy world", ("l2vkit.toyworld",)),
     ("faces", ("l2vkit.cli", "l2vkit.commands", "l2vkit.demo", "l2vkit.widgets", "l2vkit.labs", "l2vkit.testing",

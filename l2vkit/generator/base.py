@@ -23,16 +23,18 @@ Families register with :func:`register` under their pipeline class name; see ``d
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
-from typing import Any, Callable, Optional, Sequence
+from typing import Callable, Sequence
 
-import numpy as np
+from ..dtypes import resolve_dtype
+from .condition import Condition, SampleResult
+from .sampling import OUTPUTS, SamplingMixin
+from .schedule import ScheduleMixin
+from .vae import VAEMixin
+
+__all__ = ["GENERATORS", "OUTPUTS", "Condition", "SampleResult", "VideoGenerator", "register", "resolve_dtype"]
 
 #: pipeline class name (e.g. "WanPipeline") → adapter class; filled by ``register``.
 GENERATORS: dict[str, type["VideoGenerator"]] = {}
-
-OUTPUTS = ("latent", "frames")
 
 
 def register(*pipeline_class_names: str) -> Callable:
@@ -47,113 +49,7 @@ def register(*pipeline_class_names: str) -> Callable:
     return wrap
 
 
-def resolve_dtype(dtype, device):
-    """float32 on CPU; bfloat16 on GPUs that support it, else float16 (T4-class). Strings like "float16" work.
-
-    >>> import torch
-    >>> resolve_dtype(None, "cpu") is torch.float32, resolve_dtype("float16", "cpu") is torch.float16
-    (True, True)
-    """
-    import torch
-
-    if dtype is not None:
-        if isinstance(dtype, str):
-            if not isinstance(getattr(torch, dtype, None), torch.dtype):
-                raise ValueError(f"dtype={dtype!r} is not a torch dtype name (e.g. 'float32', 'bfloat16')")
-            return getattr(torch, dtype)
-        return dtype
-    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32
-
-
-@dataclasses.dataclass
-class Condition:
-    """π_Ξ: the text condition a generator's transformer reads.
-
-    ``embeds``: (B, L, D) prompt embeddings (``prompt_embeds``); ``mask``: (B, L) attention mask for families whose
-    transformer needs one (LTX), else ``None`` (Wan zero-pads past the caption instead).
-
-    Arithmetic in condition space (π⁻ + φ·q) is done on ``embeds``; :meth:`with_embeds` keeps the mask:
-
-    >>> import torch
-    >>> pi = Condition(torch.zeros(1, 4, 8), torch.ones(1, 4, dtype=torch.bool))
-    >>> pi.with_embeds(pi.embeds + 0.5).shape, pi.batch_size
-    ((1, 4, 8), 1)
-    """
-
-    embeds: Any
-    mask: Any = None
-
-    @property
-    def shape(self) -> tuple:
-        return tuple(self.embeds.shape)
-
-    @property
-    def batch_size(self) -> int:
-        return int(self.embeds.shape[0])
-
-    @property
-    def length(self) -> int:
-        return int(self.embeds.shape[1])
-
-    @property
-    def width(self) -> int:
-        return int(self.embeds.shape[2])
-
-    def with_embeds(self, embeds) -> "Condition":
-        """The same mask with new embeddings (e.g. ``π⁻ + φ·q``)."""
-        return Condition(embeds, self.mask)
-
-    def to(self, device=None, dtype=None) -> "Condition":
-        """Embeddings moved/cast; the mask only moved (it keeps its integer/bool dtype)."""
-        mask = None if self.mask is None else self.mask.to(device)
-        return Condition(self.embeds.to(device=device, dtype=dtype), mask)
-
-    def detach(self) -> "Condition":
-        return Condition(self.embeds.detach(), None if self.mask is None else self.mask.detach())
-
-    def repeat(self, n: int) -> "Condition":
-        """Each batch element repeated ``n`` times along the batch (B → B·n)."""
-        mask = None if self.mask is None else self.mask.repeat_interleave(n, dim=0)
-        return Condition(self.embeds.repeat_interleave(n, dim=0), mask)
-
-    @staticmethod
-    def cat(conditions: Sequence["Condition"]) -> "Condition":
-        """Conditions joined along the batch (all with masks or all without)."""
-        import torch
-
-        conditions = list(conditions)
-        if not conditions:
-            raise ValueError("Condition.cat needs at least one condition")
-        masks = [c.mask for c in conditions]
-        if any(m is None for m in masks) and not all(m is None for m in masks):
-            raise ValueError("Condition.cat: either every condition has an attention mask or none has")
-        mask = None if masks[0] is None else torch.cat(masks)
-        return Condition(torch.cat([c.embeds for c in conditions]), mask)
-
-
-@dataclasses.dataclass
-class SampleResult:
-    """What :meth:`VideoGenerator.sample` returns.
-
-    ``latents``: (B, C, F, h, w) final latents (normalised space, float32); ``frames``: uint8 (T, H, W, 3) for a single
-    video, (B, T, H, W, 3) for a batch, when ``output="frames"`` (else ``None``); ``trajectory``: when asked, the list
-    ``[z_T (initial noise), z after step 0, …, z after the last step]`` (``steps + 1`` CPU tensors, same layout as
-    ``latents``); ``timesteps`` (steps,) and ``sigmas`` (steps + 1, ending at 0) the pipeline's scheduler used.
-    """
-
-    latents: Any
-    frames: Optional[np.ndarray]
-    trajectory: Optional[list]
-    seed: int
-    steps: int
-    guidance: float
-    timesteps: Any = None
-    sigmas: Any = None
-
-
-class VideoGenerator:
+class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
     """A frozen flow-matching text-to-video generator: π_Ξ, G, D_Ξ, E_Ξ and sampling over a diffusers pipeline.
 
     Build one with :meth:`from_pretrained` (hub id or local folder) or :meth:`from_pipeline` (a pipeline object you
@@ -226,51 +122,38 @@ class VideoGenerator:
                         **kwargs) -> "VideoGenerator":
         """Load a pipeline by Hugging Face id or local folder and wrap it.
 
-        The adapter is chosen from ``model_index.json``'s pipeline class name. ``dtype``: float32 on CPU, bfloat16 on
-        GPUs with bf16, float16 otherwise (T4). ``device``: CUDA when available, else CPU. ``offload=True`` uses
-        diffusers' model CPU offload (each component on the GPU only while it runs); ``vae_tiling=True`` decodes in
-        tiles. With ``verbose`` a memory plan (:func:`l2vkit.generator.plan_memory`) is printed before loading when
-        the model is known. Other keyword arguments go to the adapter (``frames``, ``height``, ``text_len``, …).
+        The adapter is chosen from ``model_index.json``'s pipeline class name.
+
+        Parameters
+        ----------
+        model_id : str
+            A Hugging Face id or a local folder. A preset name (``"toy"``: the toy generator shipped in ``data/``;
+            see :mod:`l2vkit.presets`), or a folder in a preset's own layout, loads that preset's generator (then
+            only ``device`` and ``dtype`` apply).
+        revision : str, optional
+            Branch, tag or commit of a Hub repository.
+        dtype : torch.dtype or str, optional
+            float32 on CPU, bfloat16 on GPUs with bf16, float16 otherwise (T4) when ``None``.
+        device : str or torch.device, optional
+            CUDA when available, else CPU, when ``None``.
+        offload : bool
+            Use diffusers' model CPU offload (each component on the GPU only while it runs); on a CUDA device only.
+        vae_tiling : bool
+            Decode in tiles.
+        verbose : bool
+            Print a memory plan (:func:`l2vkit.generator.plan_memory`) before loading when the model is known.
+        **kwargs
+            Go to the adapter (``frames``, ``height``, ``text_len``, …).
+
+        Returns
+        -------
+        VideoGenerator
+            The family's adapter (e.g. :class:`~l2vkit.generator.WanGenerator`) around the loaded pipeline.
         """
-        import diffusers
-        import torch
+        from .loading import load_adapter
 
-        from ..presets import get_preset, preset_for_generator_folder
-
-        preset = get_preset(model_id)  # a bundled set-up by name ("toy"), or a folder in a preset's own layout
-        folder = None
-        if preset is None:
-            preset, folder = preset_for_generator_folder(model_id), model_id
-        if preset is not None:
-            if preset.load_generator is None:
-                raise ValueError(f"preset {preset.name!r} has no generator")
-            return preset.load_generator(folder, device=device, dtype=dtype)
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dtype = resolve_dtype(dtype, device)
-        pipeline_name = _pipeline_class_name(model_id, revision)
-        adapter = cls.adapter_for(pipeline_name) if cls is VideoGenerator else cls
-        if verbose:
-            from .memory import plan_memory
-
-            try:
-                plan = plan_memory(model_id, kwargs.get("frames", adapter.default_frames),
-                                   kwargs.get("height", adapter.default_height),
-                                   kwargs.get("width", adapter.default_width), dtype, verbose=False)
-            except (ValueError, OSError):
-                plan = None
-            if plan is not None:
-                print(plan.summary())
-        pipeline_cls = getattr(diffusers, pipeline_name)
-        pipe = pipeline_cls.from_pretrained(model_id, revision=revision,
-                                            **{_dtype_kwarg(): adapter.component_dtypes(dtype)})
-        if offload and str(device).startswith("cuda"):
-            pipe.enable_model_cpu_offload(device=device)
-        else:
-            pipe.to(device)
-        if vae_tiling:
-            pipe.vae.enable_tiling()
-        return adapter(pipe, model_id=model_id, revision=revision, **kwargs)
+        return load_adapter(cls, model_id, revision=revision, dtype=dtype, device=device, offload=offload,
+                              vae_tiling=vae_tiling, verbose=verbose, **kwargs)
 
     @classmethod
     def component_dtypes(cls, dtype):
@@ -373,7 +256,26 @@ class VideoGenerator:
 
     # ----------------------------------------------------------------------------------------- condition π
     def encode_prompt(self, text: str | Sequence[str]) -> Condition:
-        """π_Ξ for a caption (or a list of captions → a batch): the pipeline's own text encoding, ``text_len`` long."""
+        """π_Ξ for a caption (or a list of captions → a batch): the pipeline's own text encoding, ``text_len`` long.
+
+        Parameters
+        ----------
+        text : str or sequence of str
+            One caption, or a non-empty list of captions.
+
+        Returns
+        -------
+        Condition
+            ``embeds`` (B, ``text_len``, ``text_dim``) (B = 1 for one caption), with an attention ``mask`` where the
+            family needs one; computed without gradients.
+
+        Raises
+        ------
+        TypeError
+            When ``text`` is neither a string nor a non-empty list of strings.
+        ValueError
+            When the pipeline was built without a text encoder or tokenizer (pass conditions directly then).
+        """
         import torch
 
         texts = [text] if isinstance(text, str) else list(text)
@@ -456,9 +358,20 @@ class VideoGenerator:
     def velocity(self, z_t, condition, t):
         """G(z_t, π, t): ONE transformer call (no guidance), differentiable w.r.t. ``z_t`` and ``π``.
 
-        ``z_t``: (B, C, F, h, w) normalised latents; ``condition``: π with batch 1 or B; ``t``: the scheduler's
-        timestep value (σ · num_train_timesteps), a scalar or one per batch element. Returns the predicted velocity
-        ``v = ε − x0``, float32, same shape as ``z_t``.
+        Parameters
+        ----------
+        z_t : torch.Tensor
+            (B, C, F, h, w) normalised latents.
+        condition : Condition or torch.Tensor
+            π with batch 1 (shared by every latent) or B (one per latent); a bare (B, L, D) tensor is checked as
+            in :meth:`check_condition`.
+        t : float or torch.Tensor
+            The scheduler's timestep value (σ · num_train_timesteps), a scalar or one per batch element.
+
+        Returns
+        -------
+        torch.Tensor
+            The predicted velocity ``v = ε − x0``, float32, same shape as ``z_t``.
         """
         z_t = self._check_latents(z_t)
         condition = self.check_condition(condition)
@@ -470,247 +383,3 @@ class VideoGenerator:
             condition = condition.repeat(batch)
         t = self._timestep_tensor(t, batch)
         return self._velocity(z_t.to(self.device), condition.to(self.device), t)
-
-    # ----------------------------------------------------------------------------------------- σ grid
-    def scheduler_copy(self, steps: int | None = None, *, frames=None, height=None, width=None):
-        """A copy of the pipeline's scheduler set to the grid the pipeline runs (for stepping by hand, e.g. tests)."""
-        steps = self._check_steps(steps)
-        scheduler = copy.deepcopy(self.pipe.scheduler)
-        self._set_timesteps(scheduler, steps, *self._size(frames, height, width))
-        return scheduler
-
-    def _schedule(self, steps: int, frames: int, height: int, width: int):
-        """(timesteps, sigmas) the pipeline will use, computed on a copy of its scheduler."""
-        import torch
-
-        scheduler = copy.deepcopy(self.pipe.scheduler)
-        self._set_timesteps(scheduler, steps, frames, height, width)
-        return (scheduler.timesteps.detach().cpu().clone(),
-                torch.as_tensor(scheduler.sigmas).detach().float().cpu().clone())
-
-    def timesteps(self, steps: int | None = None, *, frames=None, height=None, width=None):
-        """The (steps,) timesteps the pipeline's scheduler runs for this many steps (and video size, for LTX)."""
-        steps = self._check_steps(steps)
-        return self._schedule(steps, *self._size(frames, height, width))[0]
-
-    def sigmas(self, steps: int | None = None, *, frames=None, height=None, width=None):
-        """The scheduler's σ grid for ``steps``: (steps + 1,) float tensor from ≈1 (noise) down to 0 (clean)."""
-        steps = self._check_steps(steps)
-        return self._schedule(steps, *self._size(frames, height, width))[1]
-
-    def sigma_of(self, t) -> float:
-        """σ for a timestep value: ``t / num_train_timesteps`` (exact for flow-matching Euler schedulers)."""
-        return float(t) / self.num_train_timesteps
-
-    @staticmethod
-    def x0_estimate(z_t, v, sigma):
-        """The clean-latent estimate x̂0 = z_t − σ·v under ``z_t = (1 − σ) x0 + σ ε`` and ``v = ε − x0``.
-
-        ``sigma``: a number, or a tensor broadcastable to ``z_t`` (e.g. one per batch element of shape (B,)).
-
-        >>> import torch
-        >>> x0, eps, s = torch.ones(1, 2, 1, 1, 1), torch.zeros(1, 2, 1, 1, 1), 0.3
-        >>> bool(torch.allclose(VideoGenerator.x0_estimate((1 - s) * x0 + s * eps, eps - x0, s), x0))
-        True
-        """
-        import torch
-
-        if isinstance(sigma, torch.Tensor) and sigma.ndim == 1 and z_t.ndim > 1:
-            sigma = sigma.view(-1, *([1] * (z_t.ndim - 1)))
-        return z_t - sigma * v
-
-    def _check_steps(self, steps) -> int:
-        steps = self.steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-            raise ValueError(f"steps={steps!r}; expected a positive integer")
-        return int(steps)
-
-    # -------------------------------------------------------------------------------------------- sampling
-    def sample(self, condition, *, steps: int | None = None, guidance: float | None = None, seed: int = 0,
-               negative=None, condition_schedule: Callable | None = None, return_trajectory: bool = False,
-               latents_hook: Callable | None = None, output: str = "latent", frames: int | None = None, height: int | None = None,
-               width: int | None = None, **pipeline_kwargs) -> SampleResult:
-        """Sample with the pipeline's own ``__call__`` from π (``prompt_embeds``), seeded by a CPU ``torch.Generator``.
-
-        ``guidance`` > 1 runs classifier-free guidance against ``negative`` (a Condition; by default the encoded
-        ``negative_prompt``). ``condition_schedule(step_index, timestep) -> Condition | tensor | None`` sets the
-        condition step by step: its value for step 0 is passed as the initial ``prompt_embeds``, and at the end of
-        step i the pipeline's ``callback_on_step_end`` returns its value for step i + 1 as the new ``prompt_embeds``
-        (``None`` means ``condition``; a bare tensor keeps ``condition``'s mask). The negative condition is not
-        scheduled. ``latents_hook(step_index, latents) -> latents | None`` may replace the latents (B, C, F, h, w)
-        after step i (e.g. to keep some frames on another trajectory); ``None`` keeps them. ``output="frames"`` also decodes (inside the pipeline) to uint8 frames. Extra keyword arguments
-        go to the pipeline call (e.g. ``guidance_scale_2`` for Wan 2.2).
-        """
-        import torch
-
-        if output not in OUTPUTS:
-            raise ValueError(f"output={output!r}; choose one of {', '.join(OUTPUTS)}")
-        if condition_schedule is not None and not callable(condition_schedule):
-            raise TypeError("condition_schedule must be a callable (step_index, timestep) -> Condition")
-        if latents_hook is not None and not callable(latents_hook):
-            raise TypeError("latents_hook must be a callable (step_index, latents) -> latents or None")
-        steps = self._check_steps(steps)
-        guidance = float(self.guidance if guidance is None else guidance)
-        frames, height, width = self._size(frames, height, width)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
-        base = self.check_condition(condition).to(self.device)
-        batch = base.batch_size
-        guided = guidance > 1.0
-        neg = None
-        if guided:
-            neg = self.negative_condition() if negative is None else self.check_condition(negative, name="negative")
-            if neg.batch_size not in (1, batch):
-                raise ValueError(f"negative has batch {neg.batch_size}; expected 1 or {batch} (the condition's)")
-            neg = (neg.repeat(batch) if neg.batch_size != batch else neg).to(self.device)
-        if not guided and negative is not None:
-            self.check_condition(negative, name="negative")
-
-        device = self.device  # the pipeline's execution device is slow to look up: once per call, not per step
-        checked = {}  # schedules usually return a few fixed conditions: validate each one once
-
-        def scheduled(step_index: int, timestep) -> Condition:
-            value = condition_schedule(step_index, timestep)
-            if value is None:
-                return base
-            if id(value) in checked and checked[id(value)][0] is value:
-                return checked[id(value)][1]
-            raw = value
-            value = self.check_condition(value, name=f"condition_schedule({step_index}, …)", base=base)
-            if value.batch_size != batch:
-                raise ValueError(f"condition_schedule({step_index}, …) returned batch {value.batch_size}; "
-                                 f"expected {batch} (the condition's)")
-            value = value.to(device)
-            checked[id(raw)] = (raw, value)
-            return value
-
-        first = base
-        if condition_schedule is not None:
-            timesteps, _ = self._schedule(steps, frames, height, width)
-            first = scheduled(0, timesteps[0])
-
-        trajectory = None
-        if return_trajectory:
-            trajectory = [self._initial_noise(seed, batch, frames, height, width).detach().float().cpu()]
-        final = {}
-
-        def on_step_end(pipe, i, t, callback_kwargs):
-            outputs = {}
-            if "latents" in callback_kwargs:
-                latents = self._from_pipeline_latents(callback_kwargs["latents"], frames, height, width)
-                replaced = latents_hook(i, latents) if latents_hook is not None else None
-                if replaced is not None:
-                    if replaced.shape != latents.shape:
-                        raise ValueError(f"latents_hook({i}, …) returned shape {tuple(replaced.shape)}; expected "
-                                         f"{tuple(latents.shape)}")
-                    latents = replaced.to(latents.dtype)
-                    outputs["latents"] = self._to_pipeline_latents(latents, callback_kwargs["latents"])
-                if trajectory is not None:
-                    trajectory.append(latents.detach().float().cpu())
-                final["latents"] = latents
-            if condition_schedule is not None and i + 1 < len(pipe.scheduler.timesteps):
-                outputs.update(self._callback_condition(scheduled(i + 1, pipe.scheduler.timesteps[i + 1]), first,
-                                                        neg, guided))
-            return outputs
-
-        tensor_inputs = []
-        if return_trajectory or output == "frames" or latents_hook is not None:
-            tensor_inputs.append("latents")
-        if condition_schedule is not None:
-            tensor_inputs.append("prompt_embeds")
-        call = dict(self._pipeline_inputs(first, neg if guided else None))
-        call.update(num_frames=frames, height=height, width=width, num_inference_steps=steps,
-                    guidance_scale=guidance, generator=torch.Generator().manual_seed(int(seed)),
-                    output_type="latent" if output == "latent" else "np", return_dict=False)
-        if tensor_inputs:
-            call.update(callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=tensor_inputs)
-        clash = set(call) & set(pipeline_kwargs)
-        if clash:
-            raise TypeError(f"sample() sets {sorted(clash)} itself; use its own arguments instead")
-        call.update(pipeline_kwargs)
-        out = self.pipe(**call)[0]
-        video = None
-        if output == "latent":
-            latents = self._from_pipeline_latents(out, frames, height, width).float()
-        else:
-            latents = final["latents"].float()
-            video = _to_uint8(out)
-            if video.shape[0] == 1:
-                video = video[0]
-        return SampleResult(latents=latents, frames=video, trajectory=trajectory, seed=int(seed), steps=steps,
-                            guidance=guidance, timesteps=self.pipe.scheduler.timesteps.detach().cpu().clone(),
-                            sigmas=self.pipe.scheduler.sigmas.detach().cpu().clone())
-
-    def generate(self, caption: str, *, seed: int = 0, steps: int | None = None, guidance: float | None = None,
-                 **kwargs) -> np.ndarray:
-        """A caption → uint8 video (T, H, W, 3): ``encode_prompt`` then ``sample(output="frames")``."""
-        if not isinstance(caption, str):
-            raise TypeError("generate takes one caption string; use encode_prompt + sample for batches")
-        return self.sample(self.encode_prompt(caption), seed=seed, steps=steps, guidance=guidance, output="frames",
-                           **kwargs).frames
-
-    # ------------------------------------------------------------------------------------------- VAE D, E
-    def decode(self, z, *, output: str = "uint8"):
-        """D_Ξ: normalised latents → video, through the pipeline's VAE with the pipeline's de-normalisation.
-
-        ``z``: (B, C, F, h, w) or one latent (C, F, h, w). ``output="uint8"``: numpy (B, T, H, W, 3) (or (T, H, W, 3)
-        for one latent), exactly as the pipeline post-processes; ``output="tensor"``: float tensor in [0, 1] of the
-        same layout, differentiable w.r.t. ``z``.
-        """
-        import torch
-
-        if output not in ("uint8", "tensor"):
-            raise ValueError(f"output={output!r}; choose 'uint8' or 'tensor'")
-        single = hasattr(z, "ndim") and z.ndim == 4
-        z = self._check_latents(z.unsqueeze(0) if single else z, name="z")
-        if output == "uint8":
-            with torch.no_grad():
-                video = self._decode_raw(z)
-                video = _to_uint8(self.pipe.video_processor.postprocess_video(video, output_type="np"))
-        else:
-            video = self._decode_raw(z)
-            video = (video.float() / 2 + 0.5).clamp(0, 1).permute(0, 2, 3, 4, 1)
-        return video[0] if single else video
-
-    def encode(self, video):
-        """E_Ξ: video → normalised latents (the VAE posterior mean, normalised as the pipeline expects).
-
-        ``video``: uint8 or float-in-[0, 1] frames (T, H, W, 3) or (B, T, H, W, 3), numpy or torch; returns
-        (C, F, h, w) or (B, C, F, h, w) accordingly. Differentiable w.r.t. a float tensor input.
-        """
-        x, single = _video_to_tensor(video)
-        self.check_video_size(x.shape[2], x.shape[3], x.shape[4])
-        z = self._encode_raw(x * 2 - 1)
-        return z[0] if single else z
-
-
-# ------------------------------------------------------------------------------------------------ helpers
-def _pipeline_class_name(model_id: str, revision: str | None) -> str:
-    """The diffusers pipeline class a hub id / folder declares in its ``model_index.json``."""
-    from diffusers import DiffusionPipeline
-
-    name = DiffusionPipeline.load_config(model_id, revision=revision).get("_class_name")
-    if not name:
-        raise ValueError(f"{model_id}: model_index.json names no pipeline class (_class_name)")
-    return name
-
-
-def _dtype_kwarg() -> str:
-    """``dtype`` on diffusers that accept it (``torch_dtype`` is deprecated there), else ``torch_dtype``."""
-    from diffusers.utils import deprecation_utils
-
-    return "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
-
-
-def _to_uint8(video) -> np.ndarray:
-    video = np.asarray(video)
-    return np.round(np.clip(video, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def _video_to_tensor(video):
-    """(B, 3, T, H, W) float32 tensor in [0, 1] from (T, H, W, 3)/(B, T, H, W, 3) uint8 or float frames, and
-    whether a single video was given; validation is the VLM side's (one set of error messages)."""
-    from ..video import as_video_tensor
-
-    single = getattr(video, "ndim", None) == 4
-    return as_video_tensor(video).permute(0, 4, 1, 2, 3), single

@@ -95,9 +95,9 @@ def vlm_pooled_features(vlm, *, batch_size: int = 8, cache_dir=None) -> Callable
         result = extract(vlm, batch, cache_dir=cache_dir, batch_size=batch_size, progress=False)
         return result.pooled.double().numpy()
 
-    from .alignment import _canonical
+    from ..provenance import canonical_model_id
 
-    extractor.model_id = _canonical(vlm.model_id)
+    extractor.model_id = canonical_model_id(vlm.model_id)
     extractor.__name__ = f"vlm_pooled_features({extractor.model_id})"
     return extractor
 

@@ -1,9 +1,8 @@
 """The toy world: synthetic videos with measurable ground truth (see docs/toy-world.md)."""
-import contextlib
-
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes, toy_captions
 from .measure import Measurement, accuracy, agreement, attribute_score, measure, measure_details, measure_or_none
 from .render import render, trajectory
+from ..quiet import quiet_loading
 from .coupling_data import toy_coupling_data
 
 __all__ = [
@@ -39,23 +38,6 @@ def contrast_pairs():
     return load_pairs(data_path("contrast_pairs.yaml"), vocabulary=ATTRIBUTE_VALUES)
 
 
-@contextlib.contextmanager
-def quiet_loading():
-    """Hide transformers' and diffusers' weight-loading bars (the toy models load in well under a second)."""
-    import diffusers.utils.logging as diffusers_logging
-    import transformers.utils.logging as transformers_logging
-
-    states = [(m, m.is_progress_bar_enabled()) for m in (transformers_logging, diffusers_logging)]
-    for module, _ in states:
-        module.disable_progress_bar()
-    try:
-        yield
-    finally:
-        for module, enabled in states:
-            if enabled:
-                module.enable_progress_bar()
-
-
 def load_vlm(*, device=None, dtype=None):
     """The shipped toy VLM (a tiny Qwen2-VL trained on the toy world) as a ``VideoVLM``."""
     from ..vlm import VideoVLM
@@ -80,18 +62,19 @@ def load_generator(*, device=None, dtype=None, folder=None):
                                         guidance=settings["guidance"])
 
 
-def load_coupling(*, vlm=None, generator=None):
-    """The shipped toy coupling Φ (fitted by ``python -m l2vkit.toyworld.train_coupling``), checked against the
-    models when given."""
+def load_coupling(path=None, *, vlm=None, generator=None, device=None):
+    """:func:`l2vkit.coupling.load_coupling` with the shipped toy coupling Φ (fitted by ``python -m
+    l2vkit.toyworld.train_coupling``) as the default ``path``; checked against the models when given."""
     from ..coupling import load_coupling as load
-    from ..paths import data_path
+    from .preset import TOY
 
-    return load(data_path("toy_coupling.safetensors"), vlm=vlm, generator=generator)
+    return load(TOY.coupling_file() if path is None else path, vlm=vlm, generator=generator, device=device)
 
 
-def load_concepts(*, generator=None):
-    """The shipped toy concept bank (``python -m l2vkit.toyworld.train_concepts``); ``bank.pairs`` lists its pairs."""
+def load_concepts(path=None, *, generator=None):
+    """``ConceptBank.load`` with the shipped toy concept bank (``python -m l2vkit.toyworld.train_concepts``) as the
+    default ``path``; ``bank.pairs`` lists its pairs."""
     from ..concepts import ConceptBank
-    from ..paths import data_path
+    from .preset import TOY
 
-    return ConceptBank.load(data_path("toy_concepts.safetensors"), generator=generator)
+    return ConceptBank.load(TOY.concepts_file() if path is None else path, generator=generator)

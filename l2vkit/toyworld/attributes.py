@@ -16,6 +16,13 @@ ATTRIBUTE_VALUES: Mapping[str, tuple[str, ...]] = {
     "scene": ("desert", "sea", "grass", "snow"),
 }
 
+#: The toy world's families of contrast pairs and the slots each may edit (its pairs file declares the same).
+FAMILIES: Mapping[str, tuple[str, ...]] = {
+    "attribute": ("colour", "shape", "size"),
+    "action": ("adverb", "direction"),
+    "scene": ("scene",),
+}
+
 _DIRECTION_PHRASE = {"left": "to the left", "right": "to the right", "up": "up", "down": "down"}
 
 

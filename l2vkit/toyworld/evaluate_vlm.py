@@ -21,7 +21,7 @@ def teacher_forced_predictions(vlm, attrs, videos, *, batch: int = 64) -> list[d
     with torch.no_grad():
         for start in range(0, len(attrs), batch):
             inputs = vlm.pixel_inputs(videos[start:start + batch])
-            out += _slot_argmax(vlm, vlm._encode(inputs), inputs, attrs[start:start + batch], restrict=False)
+            out += _slot_argmax(vlm, vlm.encode_inputs(inputs), inputs, attrs[start:start + batch], restrict=False)
     return out
 
 
@@ -33,8 +33,8 @@ def slot_predictions(vlm, tokens, attrs, *, batch: int = 64) -> list[dict[str, s
     out = []
     with torch.no_grad():
         for start in range(0, len(attrs), batch):
-            z = vlm._check_tokens(tokens[start:start + batch])
-            out += _slot_argmax(vlm, z, vlm._token_layout(z), attrs[start:start + batch], restrict=True)
+            z = vlm.check_tokens(tokens[start:start + batch])
+            out += _slot_argmax(vlm, z, vlm.token_layout(z), attrs[start:start + batch], restrict=True)
     return out
 
 
@@ -43,13 +43,13 @@ def _slot_argmax(vlm, z, inputs, attrs, *, restrict: bool) -> list[dict[str, str
     import torch
 
     tok = vlm.tokenizer
-    prefix = vlm._sequence("", inputs)
+    prefix = vlm.prompt_ids("", inputs)
     rows = [prefix + tok.encode(caption(a), add_special_tokens=False) for a in attrs]
     length = max(map(len, rows))
     ids = torch.full((len(rows), length), tok.pad_token_id)
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row)
-    logits = vlm._forward(z, ids.to(vlm.device), inputs)
+    logits = vlm.forward_tokens(z, ids.to(vlm.device), inputs)
     slot_ids = {f: [vlm.word_ids(w)[0] for w in words] for f, words in ATTRIBUTE_VALUES.items()}
     out = []
     for i, a in enumerate(attrs):

@@ -3,8 +3,9 @@
 For a pair and a set of seeds: seed s gives a random caption whose slot holds the source word, and every method
 samples it from the same noise (seed s). Methods: the concept bank at φ ∈ ``PHIS``, (a) prompt swap (sample π⁺),
 (b) the unweighted direction (a bank trained with Δω ≡ 1), (c) LEAPS-style activation maximisation (optimise the
-latent to raise the target word's probability through Φ and the VLM, with a temporal-smoothness term). Videos are
-measured from pixels (:func:`l2vkit.toyworld.measure`).
+latent to raise the target word's probability through Φ and the VLM, with a temporal-smoothness term); the
+baselines themselves are library code, :mod:`l2vkit.baselines`. Videos are measured from pixels
+(:func:`l2vkit.toyworld.measure`).
 
     python -m l2vkit.toyworld.steering_eval [--seeds 50] [--out outputs/steering_eval.json]
 """
@@ -12,8 +13,12 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 
 import numpy as np
+
+# The baselines are library code (l2vkit.baselines); their old names stay importable from here.
+from ..baselines import leaps_latents, prompt_swap, sample_batch, steered_batch, target_read  # noqa: F401
 
 PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -24,50 +29,25 @@ def _captions(pair, seeds):
     return [toy_captions(pair, 1, seed=10_000 + int(s))[0] for s in seeds]
 
 
-def sample_batch(generator, condition, seed: int, *, latents=None):
-    """One batched sampling run; each batch element has its own noise drawn from the seeded CPU generator."""
-    kwargs = {} if latents is None else {"latents": latents}
-    return generator.sample(condition, seed=seed, output="frames", **kwargs)
+def measured_attributes(video) -> dict:
+    """The measured attributes as a dict; every value ``None`` when no object can be found (counts as wrong).
 
-
-def steered_batch(generator, captions, pair_name: str, phi: float, concepts, seed: int):
-    """Sample every caption with π⁻ + φ q for one pair (one batched run)."""
-    from ..steering import steered_condition
-
-    condition = steered_condition(generator.encode_prompt(captions), {pair_name: phi}, concepts)
-    return sample_batch(generator, condition, seed)
-
-
-def leaps_latents(generator, vlm, coupling, z0, condition, prefixes, target: str, *, steps: int = 30,
-                  lr: float = 0.05, smooth: float = 1.0, prior: float = 0.1):
-    """LEAPS-style activation maximisation: optimise latents (from the unsteered samples ``z0``) to raise log p(target)
-    read through Φ and the VLM at the slot, minus a temporal-smoothness penalty on consecutive latent frames and a
-    pull back to ``z0``."""
-    import torch
-
-    from ..concepts import token_probs_by_prompt
-
-    z = z0.detach().clone().requires_grad_(True)
-    optimizer = torch.optim.Adam([z], lr=lr)
-    target_id = vlm.word_ids(target)[0]
-    for _ in range(steps):
-        probs = token_probs_by_prompt(vlm, coupling.read(z, condition), prefixes).vocab
-        log_p = probs[:, target_id].clamp_min(1e-12).log().sum()
-        temporal = (z[:, :, 1:] - z[:, :, :-1]).pow(2).mean()
-        loss = -log_p / len(prefixes) + smooth * temporal + prior * (z - z0).pow(2).mean()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-    return z.detach()
-
-
-def measured_or_none(video) -> dict:
-    """The measured attributes as a dict; every value ``None`` when no object can be found (counts as wrong)."""
+    Unlike :func:`l2vkit.toyworld.measure_or_none` (an ``Attributes`` or ``None``), always a dict with every field.
+    """
     return measured_and_score(video)[0]
 
 
+def measured_or_none(video) -> dict:
+    """Deprecated: renamed :func:`measured_attributes` (a dict, not the ``Attributes | None`` of
+    :func:`l2vkit.toyworld.measure_or_none`); the old name will be removed in l2vkit 0.3."""
+    warnings.warn("l2vkit.toyworld.steering_eval.measured_or_none is renamed measured_attributes (it returns a dict; "
+                  "l2vkit.toyworld.measure_or_none returns Attributes or None); the old name will be removed in "
+                  "l2vkit 0.3", DeprecationWarning, stacklevel=2)
+    return measured_attributes(video)
+
+
 def measured_and_score(video, pair=None) -> tuple[dict, float | None]:
-    """:func:`measured_or_none` and, given a pair, its continuous :func:`~l2vkit.toyworld.measure.attribute_score`
+    """:func:`measured_attributes` and, given a pair, its continuous :func:`~l2vkit.toyworld.measure.attribute_score`
     (``None`` without a pair or when no object can be found)."""
     from .attributes import ATTRIBUTE_VALUES
     from .measure import attribute_score, measure_details
@@ -85,11 +65,10 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     """Measured attributes for every method on ``seeds`` (one batched run per method)."""
     import torch
 
-    from ..concepts import slot_prefix, swap_word
+    from ..concepts import slot_prefix
 
     pair = concepts.spec(pair_name)
     captions = _captions(pair, seeds)
-    swapped = [swap_word(pair, c) for c in captions]
     prefixes = [slot_prefix(pair, c) for c in captions]
     out = {"pair": pair_name, "slot": pair.slot, "family": pair.family, "source": pair.source, "target": pair.target,
            "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}}
@@ -97,7 +76,7 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     runs = {}
     for phi in PHIS:
         runs[f"phi={phi:g}"] = steered_batch(generator, captions, pair_name, phi, concepts, batch_seed)
-    runs["prompt_swap"] = sample_batch(generator, generator.encode_prompt(swapped), batch_seed)
+    runs["prompt_swap"] = prompt_swap(generator, captions, pair, seed=batch_seed)
     if unweighted is not None:
         runs["unweighted"] = steered_batch(generator, captions, pair_name, 1.0, unweighted, batch_seed)
     latents = {name: run.latents for name, run in runs.items()}
@@ -121,12 +100,8 @@ def _target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[lis
     """P(target) renormalised over the pair's two words, and the log-odds log p(target) − log p(source), read
     through Φ with the unsteered condition. The log-odds rank the seeds' φ steps exactly as P(target) would, but do
     not saturate at 0 or 1 in float32 (where P's ranks among 1e-6-sized differences would be noise)."""
-    from ..concepts import token_probs_by_prompt
-
-    read = token_probs_by_prompt(vlm, coupling.read(latents, condition), prefixes, [pair.source, pair.target])
-    log_p = read.candidates.double().clamp_min(1e-300).log()
-    log_odds = (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
-    return (read.renormalised[:, 1].float().cpu().numpy().round(5).tolist(), log_odds.round(4).tolist())
+    probs, log_odds = target_read(vlm, coupling, latents, condition, prefixes, pair)
+    return probs.round(5).tolist(), log_odds.round(4).tolist()
 
 
 def scores(result: dict) -> dict:

@@ -70,10 +70,10 @@ def load_pipeline(folder, *, device=None, dtype=None):
         raise FileNotFoundError(f"{folder} is not a toy generator folder (no l2vkit_generator.json); train one with "
                                 "`python -m l2vkit.toyworld.train_generator`")
     settings = json.loads(settings_path.read_text())
-    from ..generator.base import _dtype_kwarg
+    from ..generator.loading import dtype_kwarg
 
     dtype = dtype or torch.float32
-    key = _dtype_kwarg()
+    key = dtype_kwarg()
     pipe = assemble_pipeline(AutoencoderKLWan.from_pretrained(folder / "vae", **{key: torch.float32}),
                              WanTransformer3DModel.from_pretrained(folder / "transformer", **{key: dtype}),
                              FlowMatchEulerDiscreteScheduler.from_pretrained(folder / "scheduler"))

@@ -43,7 +43,7 @@ def caption_batch(vlm, attrs, inputs):
     import torch
 
     tok = vlm.tokenizer
-    prefix = vlm._sequence("", inputs)
+    prefix = vlm.prompt_ids("", inputs)
     rows = [prefix + tok.encode(caption(a), add_special_tokens=False) + [tok.eos_token_id] for a in attrs]
     length = max(map(len, rows))
     ids = torch.full((len(rows), length), tok.pad_token_id)

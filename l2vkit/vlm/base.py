@@ -14,7 +14,12 @@ The base class builds the public API on them: ``visual_tokens``, ``token_probs``
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
+
+from ..dtypes import resolve_dtype
+
+if TYPE_CHECKING:
+    import torch
 
 #: config.model_type → adapter class; filled by ``register``.
 ADAPTERS: dict[str, type["VideoVLM"]] = {}
@@ -30,8 +35,6 @@ def register(cls):
         ADAPTERS[model_type] = cls
     return cls
 
-    return wrap
-
 
 @dataclasses.dataclass
 class TokenProbs:
@@ -42,9 +45,9 @@ class TokenProbs:
     candidates that Δω compares); ``words``: the K candidate words.
     """
 
-    vocab: "object"
-    candidates: "object"
-    renormalised: "object"
+    vocab: "torch.Tensor"
+    candidates: "torch.Tensor"
+    renormalised: "torch.Tensor"
     words: list[str]
 
     def as_dict(self, index: int = 0) -> dict[str, float]:
@@ -80,8 +83,33 @@ class VideoVLM:
                         word_policy: str = "first", **kwargs) -> "VideoVLM":
         """Load a VLM by Hugging Face id or local folder, choosing the adapter from its config's ``model_type``.
 
-        ``dtype=None`` picks float32 on CPU and bfloat16 (or float16 where bf16 is missing, e.g. a T4) on GPU.
-        A preset name (``"toy"``: the toy VLM shipped in ``data/``; see :mod:`l2vkit.presets`) loads that preset's VLM.
+        Parameters
+        ----------
+        model_id : str
+            A Hugging Face id or a local folder. A preset name (``"toy"``: the toy VLM shipped in ``data/``; see
+            :mod:`l2vkit.presets`) loads that preset's VLM.
+        revision : str, optional
+            Branch, tag or commit of a Hub repository.
+        dtype : torch.dtype or str, optional
+            ``None`` picks float32 on CPU and bfloat16 (or float16 where bf16 is missing, e.g. a T4) on GPU.
+        device : str or torch.device, optional
+            Where the model goes (where transformers loads it, the CPU, when ``None``).
+        word_policy : str
+            How words that split into several sub-word tokens are scored: ``"first"`` (default), ``"product"`` or
+            ``"single"`` (see :meth:`word_ids`).
+        **kwargs
+            Go to the adapter (e.g. ``question``, the instruction a chat layout puts before the caption;
+            ``"Describe the video."`` by default).
+
+        Returns
+        -------
+        VideoVLM
+            The family's adapter around the loaded model, frozen and in eval mode.
+
+        Raises
+        ------
+        ValueError
+            When no adapter is registered for the config's ``model_type`` (see ``docs/adding-a-vlm.md``).
         """
         from transformers import AutoConfig
 
@@ -131,6 +159,27 @@ class VideoVLM:
         """Width D of the visual tokens z_Ω (the language model's embedding width)."""
         return self.model.get_input_embeddings().weight.shape[1]
 
+    # ----------------------------------------------- the reading pipeline step by step (for training and evaluation)
+    def encode_inputs(self, inputs: dict):
+        """z_Ω of preprocessed ``inputs``: one call of the vision encoder and projector (the family's ``_encode``)."""
+        return self._encode(inputs)
+
+    def check_tokens(self, z):
+        """``z`` checked to be (B, N, D) visual tokens of this VLM's width; a clear ``ValueError`` otherwise."""
+        return self._check_tokens(z)
+
+    def token_layout(self, z) -> dict:
+        """The inputs a reading of ``z`` needs besides the tokens (grid sizes, positions), as the family lays them out."""
+        return self._token_layout(z)
+
+    def prompt_ids(self, prompt: str, inputs: dict) -> list[int]:
+        """Token ids of the chat sequence with the video placeholders and ``prompt`` (the family's ``_sequence``)."""
+        return self._sequence(prompt, inputs)
+
+    def forward_tokens(self, z, input_ids, inputs: dict):
+        """Language-model logits (B, L, V) with the visual tokens ``z`` in place of the video placeholders."""
+        return self._forward(z, input_ids, inputs)
+
     def free(self) -> None:
         """Release the model and cached tensors (then ``gc`` and the CUDA cache), e.g. before loading a generator."""
         import gc
@@ -157,13 +206,46 @@ class VideoVLM:
 
     # ------------------------------------------------------------------------------------------ public API
     def visual_tokens(self, video):
-        """z_Ω = E_Ω(video): (B, N, D) visual tokens the language model reads; differentiable w.r.t. float pixels."""
+        """z_Ω = E_Ω(video): (B, N, D) visual tokens the language model reads; differentiable w.r.t. float pixels.
+
+        Parameters
+        ----------
+        video : numpy.ndarray or torch.Tensor
+            uint8 or float-in-[0, 1] frames (T, H, W, 3) or (B, T, H, W, 3).
+
+        Returns
+        -------
+        torch.Tensor
+            The visual tokens z_Ω (B, N, D), D = :attr:`hidden_size`.
+        """
         return self._encode(self.pixel_inputs(video))
 
     def token_probs(self, z, prompt: str, candidates: Sequence[str] | None = None, *, inputs: dict | None = None):
         """Next-token distribution at the slot after ``prompt``, reading visual tokens ``z`` (B, N, D).
 
-        ``z`` may come from :meth:`visual_tokens` or from outside (the coupling Φ). Returns :class:`TokenProbs`.
+        Parameters
+        ----------
+        z : torch.Tensor
+            Visual tokens (B, N, D) (or (N, D) for one video), from :meth:`visual_tokens` or from outside (the
+            coupling Φ); moved to the model's device and dtype.
+        prompt : str
+            The caption prefix before the slot.
+        candidates : sequence of str, optional
+            Words to score at the slot, each by the word policy (see :meth:`word_ids`).
+        inputs : dict, optional
+            The non-pixel inputs that place the tokens (grids, frame counts); derived from ``z`` when ``None``.
+
+        Returns
+        -------
+        TokenProbs
+            ``vocab`` (B, V), the probability of each candidate (B, K), the same renormalised over the candidates,
+            and the candidate ``words``; differentiable w.r.t. ``z``.
+
+        Raises
+        ------
+        ValueError
+            When ``z`` does not have the model's width, holds NaN or infinite values, or the prompt with the visual
+            tokens is longer than the model takes.
         """
         import torch
 
@@ -188,9 +270,25 @@ class VideoVLM:
     def word_ids(self, word: str, policy: str | None = None) -> list[int]:
         """Vocabulary ids of ``word`` as it follows a space in a caption.
 
-        Policies for words that split into several sub-word tokens: ``"first"`` (default) scores the first token,
-        ``"product"`` the product of the chain's conditional probabilities, ``"single"`` refuses multi-token words.
-        Raises ``ValueError`` when the word cannot be scored (unknown to the vocabulary, or split under ``single``).
+        Parameters
+        ----------
+        word : str
+            One word, without spaces.
+        policy : str, optional
+            Policy for words that split into several sub-word tokens: ``"first"`` scores the first token,
+            ``"product"`` the product of the chain's conditional probabilities, ``"single"`` refuses multi-token
+            words. The VLM's ``word_policy`` (``"first"`` by default) when ``None``.
+
+        Returns
+        -------
+        list of int
+            The word's token ids, in order.
+
+        Raises
+        ------
+        ValueError
+            When the word cannot be scored (unknown to the vocabulary, or split under ``single``), or is not one
+            word.
         """
         policy = policy or self.word_policy
         if not isinstance(word, str) or not word.strip() or len(word.split()) != 1:
@@ -250,7 +348,22 @@ class VideoVLM:
         raise NotImplementedError
 
     def caption(self, video, *, max_new_tokens: int = 24, prompt: str = ""):
-        """Greedy caption of a video (a str for one video, a list for a batch)."""
+        """Greedy caption of a video (a str for one video, a list for a batch).
+
+        Parameters
+        ----------
+        video : numpy.ndarray or torch.Tensor
+            uint8 or float-in-[0, 1] frames (T, H, W, 3), or a batch (B, T, H, W, 3).
+        max_new_tokens : int
+            The most tokens generated per caption (fewer when the model stops).
+        prompt : str
+            Text the caption starts with; the model continues it and the result includes it.
+
+        Returns
+        -------
+        str or list of str
+            The caption, stripped of surrounding whitespace; a list of B captions for a batch.
+        """
         import torch
 
         inputs = self.pixel_inputs(video)
@@ -282,14 +395,3 @@ class VideoVLM:
         eos = getattr(getattr(self.model, "generation_config", None), "eos_token_id", None)
         stop |= set(eos if isinstance(eos, (list, tuple)) else [eos])
         return {s for s in stop if s is not None}
-
-
-def resolve_dtype(dtype, device):
-    """float32 on CPU; bfloat16 on GPUs that support it, else float16 (T4-class)."""
-    import torch
-
-    if dtype is not None:
-        return getattr(torch, dtype) if isinstance(dtype, str) else dtype
-    if device is not None and str(device).startswith("cuda") and torch.cuda.is_available():
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.float32

@@ -15,11 +15,14 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from ..io import atomic_path, read_json, write_json
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT_VERSION = 1
 
@@ -53,8 +56,8 @@ class Extraction:
     """Stacked results in input order: ``visual_tokens`` (V, N, D), ``pooled`` (V, D) and, with candidates,
     ``candidate_probs`` (V, K); plus how many videos came from the cache."""
 
-    visual_tokens: "object"
-    pooled: "object"
+    visual_tokens: "torch.Tensor"
+    pooled: "torch.Tensor"
     candidate_probs: "object | None"
     cached: int
     computed: int

@@ -1,0 +1,49 @@
+"""The `l2vkit` command line (`l2vkit COMMAND --help` explains each):
+
+- `l2vkit demo`: the main job on the toy world (or real models), results under outputs/demo
+- `l2vkit fit`: fit the coupling Φ (generator latents → VLM visual tokens)
+- `l2vkit concepts`: train concept vectors q_o, one per contrast pair
+- `l2vkit steer`: sample a caption steered by concepts; videos side by side and steer.json
+- `l2vkit report`: one self-contained HTML page of a run's videos, figures and tables
+- `l2vkit env`: versions, device, memory and video support for bug reports
+
+Errors a user can act on print one line and exit with status 2; no traceback (L2VKIT_DEBUG=1 shows one).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+#: the commands in the order ``l2vkit --help`` lists them; each module has ``add_parser(sub)`` and ``run(args)``
+COMMANDS = ("demo", "report", "env", "fit", "concepts", "steer")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="l2vkit", description="Logits-to-video interpretability toolkit.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError, RuntimeError, KeyError, FloatingPointError, ImportError) as err:
+        if os.environ.get("L2VKIT_DEBUG"):
+            raise
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err  # str(KeyError) adds quotes
+        message = " ".join(line.strip() for line in str(message).splitlines() if line.strip())  # one line
+        print(f"l2vkit {args.command}: error: {message} (set L2VKIT_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"l2vkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""What every command shares: one-line errors and warnings, checked options and files, and loading the models
+named on the command line (``toy``, a hub id or a local folder)."""
+from __future__ import annotations
+
+import contextlib
+import sys
+import warnings
+from pathlib import Path
+
+EXIT_CODES = ("Exit status: 0 done; 2 bad input, a missing or damaged file, or models that do not match "
+              "(one line on stderr; set L2VKIT_DEBUG=1 for a traceback); 130 interrupted.")
+
+
+@contextlib.contextmanager
+def one_line_warnings(command: str):
+    """Show every warning raised inside as one line ``l2vkit CMD: warning: …`` on stderr."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"l2vkit {command}: warning: {one_line(message)}", file=sys.stderr)
+
+    with warnings.catch_warnings():  # restores showwarning (and the filters) afterwards
+        warnings.showwarning = show
+        yield
+
+
+def one_line(message) -> str:
+    return " ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def existing_file(path, what: str) -> Path:
+    path = Path(path)
+    if path.is_dir():  # an artifact saved as a folder (save_pretrained)
+        return path
+    if not path.is_file():
+        if path.suffix != ".safetensors" and path.with_suffix(".safetensors").is_file():
+            return path.with_suffix(".safetensors")
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    return path
+
+
+def positive(value, option: str, *, zero: bool = False):
+    if value is not None and (value < 0 or (value == 0 and not zero)):
+        raise ValueError(f"{option} {value}: expected {'0 or more' if zero else 'a positive number'}")
+    return value
+
+
+def safetensors_out(path) -> Path:
+    path = Path(path)
+    return path if path.suffix == ".safetensors" else path.with_suffix(".safetensors")
+
+
+def cpu_note(model_id: str, command: str, adapter) -> None:
+    """Tell the user a real generator is about to run on the CPU, with the memory plan."""
+    from ..env import ram_gib
+    from ..generator.memory import plan_memory
+
+    lines = [f"l2vkit {command}: note: no CUDA GPU found, so {model_id} will run on the CPU in float32; a real "
+             "video generator takes minutes to hours per video there (use a GPU, e.g. Colab, for real models)."]
+    try:
+        plan = plan_memory(model_id, adapter.default_frames, adapter.default_height, adapter.default_width,
+                           "float32", verbose=False)
+    except (ValueError, TypeError, OSError, ImportError):
+        plan = None
+    if plan is None:
+        lines.append("  (no memory plan: the model is not in l2vkit's table and not a local pipeline folder)")
+    else:
+        available, _ = ram_gib()
+        ram = "" if available is None else f"; this machine has {available:.1f} GB available"
+        if available is not None and plan.total_weights_gb > available:
+            ram += " — not enough: loading will likely be killed for lack of memory"
+        lines.append(f"  on the CPU the weights alone take ~{plan.total_weights_gb:.1f} GB of RAM{ram}.")
+        lines.append(plan.summary())
+    print("\n".join(lines), file=sys.stderr)
+
+
+def open_generator(model: str, command: str):
+    """The generator named on the command line (a preset such as ``toy``, a hub id or a local folder), with one-line
+    load errors and a memory-plan note when a real generator would run on the CPU."""
+    from ..generator import VideoGenerator
+    from ..generator.loading import pipeline_class_name
+    from ..presets import HUB, preset_for
+    from ..quiet import quiet_loading
+
+    if preset_for(generator=model) is not HUB:
+        with quiet_loading():
+            return VideoGenerator.from_pretrained(model)
+    import torch
+
+    try:
+        adapter = VideoGenerator.adapter_for(pipeline_class_name(model, None))
+    except OSError as err:
+        raise OSError(f"could not load generator {model!r}: {one_line(err)}") from None
+    cuda = torch.cuda.is_available()
+    if not cuda:
+        cpu_note(model, command, adapter)
+    try:
+        return VideoGenerator.from_pretrained(model, verbose=cuda)
+    except OSError as err:
+        raise OSError(f"could not load generator {model!r}: {one_line(err)}") from None
+
+
+def open_vlm(model: str):
+    """The VLM named on the command line (a preset such as ``toy``, a hub id or a local folder), with one-line load
+    errors."""
+    from ..presets import HUB, preset_for
+    from ..quiet import quiet_loading
+    from ..vlm import VideoVLM
+
+    quiet = preset_for(vlm=model) is not HUB
+    try:
+        with quiet_loading() if quiet else contextlib.nullcontext():
+            return VideoVLM.from_pretrained(model)
+    except (OSError, ValueError) as err:
+        raise type(err)(f"could not load VLM {model!r}: {one_line(err)}") from None
+
+
+def default_file(given, preset_file, option: str, what: str, how: str) -> Path:
+    """``given`` (checked to exist), else the preset's shipped file, else a one-line error saying what to pass."""
+    if given:
+        return existing_file(given, what)
+    if preset_file is not None:
+        return preset_file()
+    raise ValueError(f"{option} FILE is needed for models other than a preset's such as the toy world's ({how})")
+
+
+def resolve_pair_name(name: str, specs, where: str, what: str = "concept") -> str:
+    """A pair's name as the bank or spec file has it; ``source:target`` (no shell quoting needed) works too.
+
+    ``specs``: ``{name: ContrastPair}``. Unknown names raise ``KeyError`` listing the known ones.
+    """
+    if name in specs:
+        return name
+    source, sep, target = name.partition(":")
+    if sep:
+        for key, spec in specs.items():
+            if (spec.source, spec.target) == (source.strip(), target.strip()):
+                return key
+    raise KeyError(f"{where}: no {what} {name!r}; {'it has' if specs else 'it is empty'} {', '.join(specs)} "
+                   "(write a name as 'red->blue' in quotes, or red:blue)")
+
+
+def forget_checkpoint(path: Path) -> None:
+    """A finished run's resumable state is not needed; a later run with other settings must not resume from it."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()

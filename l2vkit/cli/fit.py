@@ -1,0 +1,152 @@
+"""`l2vkit fit`: fit the coupling Φ — on a preset's own videos (the toy world's), or on a folder of videos with
+captions."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .common import (EXIT_CODES, forget_checkpoint, one_line_warnings, open_generator, open_vlm, positive,
+                     safetensors_out)
+
+
+def add_parser(sub) -> None:
+    fit = sub.add_parser(
+        "fit", help="fit the coupling Φ (generator latents → VLM visual tokens)", epilog=EXIT_CODES,
+        description="Fit the coupling Φ that lets the VLM read the generator's latents: the global branch, the local "
+                    "branch and the ρ-OT merge, in that order. With the toy world's models (the default) the "
+                    "training videos are drawn from the toy world and a held-out set is scored; with other models "
+                    "give --data, a folder of .mp4 videos at the generator's size plus a captions.json. A resumable "
+                    "state is saved beside OUT while fitting: rerun the same command after an interruption.")
+    fit.add_argument("--vlm", default="toy", help="VLM: 'toy' or a Hugging Face id / local folder (default: toy)")
+    fit.add_argument("--generator", default="toy",
+                     help="generator: 'toy' or a diffusers id / local folder (default: toy)")
+    fit.add_argument("--data", metavar="FOLDER", default=None,
+                     help="folder of .mp4 videos (each exactly the generator's frames×height×width) and a "
+                          "captions.json mapping each file name to its caption; required for models other than "
+                          "the toy world's")
+    fit.add_argument("--out", metavar="FILE", default="outputs/coupling.safetensors",
+                     help="coupling file to write (.safetensors, with a readable .json beside it; "
+                          "default: outputs/coupling.safetensors)")
+    fit.add_argument("--videos", type=int, default=None, metavar="N",
+                     help="training videos: toy world, how many to draw (default: 3000, ~10+ min on a CPU); "
+                          "with --data, use only the first N files (default: all)")
+    fit.add_argument("--eval-videos", type=int, default=None, metavar="N",
+                     help="toy world only: held-out videos the fitted Φ is scored on (default: 300)")
+    fit.add_argument("--steps-global", type=int, default=None, metavar="N",
+                     help="training steps of the global branch Φ_Ω1 (default: 2000; 0 skips the stage)")
+    fit.add_argument("--steps-local", type=int, default=None, metavar="N",
+                     help="training steps of the local branch Φ_Ω2 (default: 600; 0 skips the stage)")
+    fit.add_argument("--steps-rho", type=int, default=None, metavar="N",
+                     help="training steps of the ρ-OT merge (default: 200; 0 skips the stage)")
+    fit.add_argument("--seed", type=int, default=0, metavar="N", help="seed for the data and the fit (default: 0)")
+    fit.add_argument("--cache", metavar="DIR", default="outputs/cache",
+                     help="toy world only: folder for the cached coupling data, reused by a rerun "
+                          "(default: outputs/cache)")
+    fit.add_argument("--table", action="store_true",
+                     help="toy world only: print the full ablation table (refits ρ-OT for P=50 and 200; slower)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bars")
+    fit.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """`l2vkit fit`: fit the coupling Φ — on the toy world's own videos, or on a folder of videos with captions."""
+    with one_line_warnings("fit"):
+        return fit(args)
+
+
+def fit(args) -> int:
+    from ..presets import preset_for
+    from ..quiet import quiet_loading
+
+    positive(args.videos, "--videos")
+    positive(args.eval_videos, "--eval-videos")
+    steps = {}
+    for stage, value in (("global", args.steps_global), ("local", args.steps_local), ("rho", args.steps_rho)):
+        if positive(value, f"--steps-{stage}", zero=True) is not None:
+            steps[stage] = value
+    out = safetensors_out(args.out)
+    progress = not args.quiet
+    preset = preset_for(vlm=args.vlm, generator=args.generator)
+    if args.data is None:
+        if preset.fit_coupling is None:
+            raise ValueError("--data FOLDER is needed to fit a coupling for models other than a preset's such as the "
+                             "toy world's (a folder of .mp4 videos at the generator's size with a captions.json)")
+        with quiet_loading():
+            preset.fit_coupling(out, videos=args.videos or 3000, eval_videos=args.eval_videos or 300,
+                                seed=args.seed, cache=args.cache, steps=steps or None, table=args.table,
+                                progress=progress)
+        forget_checkpoint(out.with_name(out.stem + ".train_state.pt"))
+        return 0
+    if args.table or args.eval_videos is not None:
+        raise ValueError("--table and --eval-videos use the toy world's held-out videos; leave them out with --data")
+    files, captions = video_folder(Path(args.data), args.videos)
+    vlm = open_vlm(args.vlm)
+    generator = open_generator(args.generator, "fit")
+    videos = read_videos(files, generator)
+    from ..coupling import build_coupling_data, fit_coupling
+
+    started = time.perf_counter()
+    data = build_coupling_data(vlm, generator, videos, captions, seed=args.seed, progress=progress)
+    data.meta["videos_folder"] = str(Path(args.data).resolve())
+    built = time.perf_counter()
+    checkpoint = out.with_name(out.stem + ".train_state.pt")
+    result = fit_coupling(vlm, generator, data, steps=steps or None, seed=args.seed, checkpoint=checkpoint,
+                          progress=progress)
+    result.meta["data_seconds"] = round(built - started, 1)
+    saved = result.save(out)
+    forget_checkpoint(checkpoint)
+    last = {}
+    for row in result.history:
+        last[row["stage"]] = {k: v for k, v in row.items() if k not in ("stage", "step")}
+    losses = "; ".join(f"{stage} " + ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+                       for stage, values in last.items())
+    print(f"final losses: {losses}" if losses else "no training steps run")
+    print(f"wrote {saved} ({len(videos)} videos, {len(data)} samples; data {result.meta['data_seconds']} s, "
+          f"fit {result.meta['fit_seconds']} s)")
+    return 0
+
+
+def video_folder(folder: Path, limit: int | None):
+    """The .mp4 files of ``folder`` (sorted, at most ``limit``) and their captions from ``folder/captions.json``."""
+    from ..io import read_json
+
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--data folder {folder} does not exist")
+    index = folder / "captions.json"
+    if not index.is_file():
+        raise FileNotFoundError(f"{index} does not exist; write one mapping each video's file name to its caption, "
+                                'e.g. {"clip1.mp4": "a red car drives left"}')
+    captions = read_json(index)
+    if not isinstance(captions, dict) or not all(isinstance(c, str) and c.strip() for c in captions.values()):
+        raise ValueError(f'{index} must map file names to non-empty captions, e.g. {{"clip1.mp4": "a red car"}}')
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".mp4")
+    if not files:
+        raise FileNotFoundError(f"--data folder {folder} has no .mp4 videos")
+    missing = [p.name for p in files if p.name not in captions]
+    if missing:
+        raise ValueError(f"{index} has no caption for {len(missing)} video(s): {', '.join(missing[:5])}"
+                         + ("…" if len(missing) > 5 else ""))
+    unknown = sorted(set(captions) - {p.name for p in files})
+    if unknown:
+        raise ValueError(f"{index} names {len(unknown)} file(s) that are not .mp4 videos in {folder}: "
+                         f"{', '.join(unknown[:5])}" + ("…" if len(unknown) > 5 else ""))
+    files = files[:limit] if limit else files
+    return files, [captions[p.name] for p in files]
+
+
+def read_videos(files, generator):
+    """Decode every video and check it has the generator's size (frames × height × width)."""
+    import numpy as np
+
+    from ..video import read_video
+
+    want = (generator.frames, generator.height, generator.width)
+    videos = []
+    for path in files:
+        video = read_video(path)
+        if video.shape[:3] != want:
+            raise ValueError(f"{path} is {video.shape[0]} frames at {video.shape[1]}×{video.shape[2]} "
+                             f"(height×width), but generator {generator.model_id} needs videos of exactly {want[0]} "
+                             f"frames at {want[1]}×{want[2]}; trim and resize the videos to that size first")
+        videos.append(video)
+    return np.stack(videos)

@@ -1,0 +1,285 @@
+"""`l2vkit steer`: sample a caption steered by concept vectors; write the videos side by side, each video, and
+``steer.json``."""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from .common import (EXIT_CODES, default_file, existing_file, one_line_warnings, open_generator, open_vlm,
+                     resolve_pair_name)
+
+
+def add_parser(sub) -> None:
+    steer = sub.add_parser(
+        "steer", help="sample a caption steered by concepts; write videos side by side and steer.json",
+        epilog=EXIT_CODES,
+        description="Sample CAPTION with the condition π⁻ + Σ φ·q of the given concepts and write, under OUT, "
+                    "steer.mp4 and steer.gif (the videos side by side: the unsteered one from the same seed, then "
+                    "the steered one; or one per φ of --sweep), each video in OUT/videos/, and steer.json "
+                    "(settings, the VLM's probabilities of the first concept's words read through Φ, on the toy "
+                    "world the attributes measured from the pixels, and provenance).")
+    steer.add_argument("caption", metavar="CAPTION",
+                       help="the caption to sample; it must contain each concept's source word once, e.g. "
+                            "\"a small red circle moves slowly up in the desert\"")
+    steer.add_argument("--concept", action="append", required=True, metavar="NAME=PHI",
+                       help="a concept and its strength φ: 'red->blue=1.0' (quoted: > is a shell redirect) or "
+                            "red:blue=1.0; φ is 1 when left out, |φ| > 2 warns; repeat for several concepts at once")
+    steer.add_argument("--sweep", metavar="PHIS", default=None,
+                       help="comma-separated φ values for the first --concept, e.g. 0,0.5,1 (its own φ is then "
+                            "ignored; other concepts keep theirs)")
+    steer.add_argument("--seed", type=int, default=0, metavar="N",
+                       help="noise seed, the same for every video (default: 0)")
+    steer.add_argument("--steps", type=int, default=None, metavar="N",
+                       help="sampling steps (default: the generator's own)")
+    steer.add_argument("--guidance", type=float, default=None, metavar="SCALE",
+                       help="classifier-free guidance scale (default: the generator's own)")
+    steer.add_argument("--window", metavar="START,END", default=None,
+                       help="steer only sampling steps i with START ≤ i/steps < END, fractions in [0, 1]; "
+                            "0 is the first, noisiest step (e.g. 0,0.5 changes layout, 0.5,1 details; default: all)")
+    steer.add_argument("--frames", metavar="FRAMES", default=None,
+                       help="steer only these video frames: numbers and ranges counted from 0 (e.g. 0-4 or 0,2,6-8), "
+                            "or a 0/1 mask with one digit per frame (e.g. 000011111); the others follow the "
+                            "unsteered video (default: all frames)")
+    steer.add_argument("--concepts", metavar="FILE", default=None,
+                       help="concept bank from `l2vkit concepts` (default: the toy world's shipped one)")
+    steer.add_argument("--coupling", metavar="FILE", default=None,
+                       help="coupling Φ to read the videos' probabilities with (default: the toy world's shipped one "
+                            "with the toy models; without it, for other models, no probabilities are read)")
+    steer.add_argument("--vlm", default="toy",
+                       help="VLM that reads the probabilities: 'toy', a Hugging Face id / local folder, or 'none' to "
+                            "skip reading (default: toy)")
+    steer.add_argument("--generator", default="toy",
+                       help="generator: 'toy' or a diffusers id / local folder (default: toy)")
+    steer.add_argument("--out", metavar="DIR", default="outputs/steer",
+                       help="folder for the results (default: outputs/steer)")
+    steer.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """`l2vkit steer`: sample a caption steered by concept vectors and write the videos, side by side, and JSON."""
+    with one_line_warnings("steer"):
+        return steer(args)
+
+
+def parse_concept(text: str) -> tuple[str, float]:
+    """``"red->blue=0.5"`` → ``("red->blue", 0.5)``; a bare name means φ = 1.
+
+    >>> parse_concept("red->blue=0.5"), parse_concept("desert->snow")
+    (('red->blue', 0.5), ('desert->snow', 1.0))
+    """
+    name, sep, value = text.rpartition("=")
+    if not sep:
+        name, value = text, "1"
+    name = name.strip()
+    if not name:
+        raise ValueError(f"--concept {text!r}: expected NAME=PHI, e.g. red->blue=1.0")
+    return name, parse_phi(value, f"--concept {text}")
+
+
+def parse_phi(text: str, where: str) -> float:
+    try:
+        phi = float(text)
+    except ValueError:
+        raise ValueError(f"{where}: φ {text.strip()!r} is not a number") from None
+    if not math.isfinite(phi):
+        raise ValueError(f"{where}: φ is {phi}; expected a finite number (|φ| ≤ 2 is where concepts act)")
+    return phi
+
+
+def parse_numbers(text: str, option: str, *, phi: bool = True) -> list[float]:
+    """``"0,0.5,1"`` → ``[0.0, 0.5, 1.0]``; errors name ``option`` (values are φ unless ``phi=False``)."""
+    parts = [p for p in text.replace(" ", "").split(",") if p]
+    if not parts:
+        raise ValueError(f"{option} {text!r}: expected comma-separated numbers, e.g. 0,0.5,1")
+    if phi:
+        return [parse_phi(p, f"{option} {text}") for p in parts]
+    out = []
+    for p in parts:
+        try:
+            value = float(p)
+        except ValueError:
+            raise ValueError(f"{option} {text!r}: {p!r} is not a number") from None
+        if not math.isfinite(value):
+            raise ValueError(f"{option} {text!r}: {p!r} is not a finite number")
+        out.append(value)
+    return out
+
+
+def parse_window(text: str) -> tuple[float, float]:
+    values = parse_numbers(text, "--window", phi=False)
+    if len(values) != 2:
+        raise ValueError(f"--window {text!r}: expected START,END as fractions of the sampling steps, e.g. 0,0.5")
+    return values[0], values[1]
+
+
+def parse_frames(text: str, frames: int, latent_frames: int) -> list[bool]:
+    """``--frames``: indices and ranges of video frames (``"0-4"``, ``"0,2,6-8"``) or a 0/1 mask with one digit per
+    video (or latent) frame (``"000011111"``) → a boolean mask.
+
+    >>> parse_frames("0-2,5", 9, 3)
+    [True, True, True, False, False, True, False, False, False]
+    >>> parse_frames("001", 9, 3)
+    [False, False, True]
+    """
+    text = text.replace(" ", "")
+    if set(text) <= {"0", "1"} and len(text) in (frames, latent_frames) and len(text) > 1:
+        return [c == "1" for c in text]
+    mask = [False] * frames
+    for part in text.split(","):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            lo, hi = int(lo), int(hi) if sep else int(lo)
+        except ValueError:
+            raise ValueError(f"--frames {text!r}: expected frame numbers and ranges like 0-4,7 (counted from 0), "
+                             f"or a 0/1 mask of {frames} digits") from None
+        if not 0 <= lo <= hi < frames:
+            raise ValueError(f"--frames {text!r}: {part} is not a range of frames 0–{frames - 1} (the video has "
+                             f"{frames} frames)")
+        for i in range(lo, hi + 1):
+            mask[i] = True
+    if not any(mask):
+        raise ValueError(f"--frames {text!r} selects no frame; steer at least one")
+    return mask
+
+
+def label(setting: dict) -> str:
+    if not any(setting.values()):
+        return "unsteered"
+    return ", ".join(f"{name} φ={phi:g}" for name, phi in setting.items())
+
+
+def stem(index: int, setting: dict) -> str:
+    if not any(setting.values()):
+        return f"{index:02d}_unsteered"
+    parts = [f"{name.replace('->', '_to_')}_{phi:g}" for name, phi in setting.items()]
+    return f"{index:02d}_" + "+".join(parts).replace("/", "_")
+
+
+def steer(args) -> int:
+    import numpy as np
+
+    from .. import steering
+    from ..presets import preset_for
+    from ..concepts import ConceptBank, swap_word
+    from ..io import write_json
+    from ..provenance import canonical_model_id
+    from ..video import side_by_side, write_video
+
+    caption = " ".join(args.caption.split())
+    if not caption:
+        raise ValueError("the caption is empty; give one in quotes, e.g. \"a small red circle moves slowly up in the "
+                         "desert\"")
+    strengths = {}
+    for text in args.concept:
+        name, phi = parse_concept(text)
+        if name in strengths:
+            raise ValueError(f"--concept {name} is given twice; give each concept once")
+        strengths[name] = phi
+    phis = parse_numbers(args.sweep, "--sweep") if args.sweep is not None else None
+    window = parse_window(args.window) if args.window is not None else None
+    generator_preset = preset_for(generator=args.generator)
+    # files and names first (cheap), models afterwards
+    concepts_file = default_file(args.concepts, generator_preset.concepts_file, "--concepts", "concepts",
+                                 "train one with `l2vkit concepts`")
+    bank = ConceptBank.load(concepts_file)
+    resolved = {}
+    for name, phi in strengths.items():
+        key = resolve_pair_name(name, bank.specs, f"--concept {name}: concept bank {concepts_file}")
+        if key in resolved:
+            raise ValueError(f"--concept {name} is given twice; give each concept once")
+        resolved[key] = phi
+        swap_word(bank.spec(key), caption)  # ValueError when the caption lacks the source word
+    strengths = resolved
+    use_vlm = args.vlm.lower() != "none"
+    if args.coupling:
+        coupling_file = existing_file(args.coupling, "coupling")
+        if not use_vlm:
+            raise ValueError("--coupling needs a VLM to read the videos; drop --vlm none")
+    elif use_vlm:
+        shipped = preset_for(generator=args.generator, vlm=args.vlm).coupling_file
+        coupling_file = None if shipped is None else shipped()  # None: no probabilities through Φ
+    else:
+        coupling_file = None
+    generator = open_generator(args.generator, "steer")
+    bank.check_generator(generator)
+    latent_frames = generator.latent_shape(generator.frames, generator.height, generator.width)[1]
+    frame_mask = None if args.frames is None else parse_frames(args.frames, generator.frames, latent_frames)
+    vlm = coupling = None
+    if coupling_file is not None:
+        from ..coupling import load_coupling
+
+        vlm = open_vlm(args.vlm)
+        coupling = load_coupling(coupling_file, vlm=vlm, generator=generator)
+    common = dict(concepts=bank, seed=args.seed, steps=args.steps, guidance=args.guidance, vlm=vlm,
+                  coupling=coupling)
+    first = next(iter(strengths))
+    started = time.perf_counter()
+    if phis is not None:
+        others = {k: v for k, v in strengths.items() if k != first}
+        result = steering.sweep(generator, caption, first, phis, others=others, window=window, frame_mask=frame_mask,
+                                **common)
+        parts = [result]
+    else:
+        result = steering.steer(generator, caption, strengths, window=window, frame_mask=frame_mask, **common)
+        parts = [result]
+        if any(strengths.values()):  # the unsteered video (same seed) beside it
+            parts.insert(0, steering.steer(generator, caption, {k: 0.0 for k in strengths}, **common))
+    seconds = round(time.perf_counter() - started, 1)
+    settings = [s for part in parts for s in part.settings]
+    videos = np.concatenate([part.videos for part in parts])
+    probs = [p for part in parts for p in (part.probs or [None] * len(part.settings))]
+    targets = [t for part in parts for t in (part.target_probability() or [None] * len(part.settings))]
+
+    out = Path(args.out)
+    measure = generator_preset.measure  # ground truth from the pixels, where the preset has one
+    spec = bank.spec(first)
+    scale = max(1, 256 // min(generator.height, generator.width))
+    rows = []
+    for i, (setting, video, prob, target) in enumerate(zip(settings, videos, probs, targets)):
+        path = write_video(out / "videos" / f"{stem(i, setting)}.mp4", video, scale=scale)
+        row = {"label": label(setting), "setting": setting, "file": str(path), "probs": prob,
+               "target_probability": None if target is None else round(float(target), 6)}
+        if measure is not None:
+            row["measured"] = measure(video)
+            if row["measured"] is None:
+                row["measure_error"] = "no object found in the video"
+        rows.append(row)
+    joined = side_by_side(list(videos))
+    sheet = {suffix: str(write_video(out / f"steer.{suffix}", joined, scale=scale)) for suffix in ("mp4", "gif")}
+    record = {
+        "caption": caption,
+        "concepts": strengths,
+        "sweep": None if phis is None else {"concept": first, "phis": phis},
+        "seed": args.seed,
+        "steps": result.steps,
+        "guidance": generator.guidance if args.guidance is None else args.guidance,
+        "window": None if result.window is None else list(result.window),
+        "frames": None if frame_mask is None else [i for i, on in enumerate(frame_mask) if on],
+        "latent_frame_mask": result.frame_mask,
+        "generator": canonical_model_id(generator.model_id),
+        "vlm": None if vlm is None else canonical_model_id(vlm.model_id),
+        "concepts_file": str(concepts_file),
+        "coupling_file": None if coupling_file is None else str(coupling_file),
+        "words": [spec.source, spec.target],
+        "slot": spec.slot,
+        "videos": rows,
+        "side_by_side": sheet,
+        "seconds": seconds,
+        "provenance": {**result.provenance, "command": "l2vkit steer"},
+    }
+    json_path = write_json(out / "steer.json", record)
+
+    p_head = f"P({spec.target} | {spec.source}/{spec.target})"
+    print(f"{'setting':34s} {p_head:>24s}  measured {spec.slot if measure else ''}".rstrip())
+    for row in rows:
+        p = "—" if row["target_probability"] is None else f"{row['target_probability']:.3f}"
+        measured = ""
+        if measure is not None:
+            measured = row["measured"][spec.slot] if row["measured"] else "(no object found)"
+        print(f"{row['label']:34s} {p:>24s}  {measured}".rstrip())
+    print(f"wrote {sheet['mp4']}, {sheet['gif']}, {json_path} and {len(rows)} videos in {out / 'videos'}/ "
+          f"({seconds} s)")
+    return 0

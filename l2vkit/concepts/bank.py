@@ -1,0 +1,158 @@
+"""A trained concept bank: one q_o per contrast pair, saved as a file or a shareable folder."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+FORMAT_VERSION = 1
+METADATA_KEY = "l2vkit_concepts"
+
+
+@dataclasses.dataclass
+class ConceptBank:
+    """Trained concept vectors q_o (L, E) by pair name, their pairs, provenance and training history.
+
+    ``bank.pairs`` lists the names (``"red->blue"``, …); ``bank["red->blue"]`` is q; ``bank.spec(name)`` the pair.
+    """
+
+    vectors: dict
+    specs: dict
+    meta: dict
+    history: list = dataclasses.field(default_factory=list)
+
+    @property
+    def pairs(self) -> list[str]:
+        return list(self.vectors)
+
+    def __getitem__(self, name: str):
+        if name not in self.vectors:
+            raise KeyError(f"no concept {name!r} in this bank; it has {', '.join(self.pairs)}")
+        return self.vectors[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.vectors
+
+    def spec(self, name: str):
+        self[name]
+        return self.specs[name]
+
+    def header(self) -> dict:
+        return {"format_version": FORMAT_VERSION, "pairs": {n: dataclasses.asdict(p) for n, p in self.specs.items()},
+                "meta": self.meta, "history": self.history}
+
+    def save(self, path) -> Path:
+        """``path`` (.safetensors) with the JSON header in its metadata, atomically; a readable .json copy beside."""
+        from safetensors.torch import save_file
+
+        from ..io import atomic_path, write_json
+
+        path = Path(path).with_suffix(".safetensors")
+        header = self.header()
+        with atomic_path(path) as tmp:
+            save_file({n: v.detach().cpu().contiguous() for n, v in self.vectors.items()}, str(tmp),
+                      metadata={METADATA_KEY: json.dumps(header)})
+        write_json(path.with_suffix(".json"), header)
+        return path
+
+    def save_pretrained(self, folder) -> Path:
+        """Write a shareable folder like a Hugging Face model's, atomically.
+
+        The folder holds ``model.safetensors``, ``config.json`` (pairs, provenance, the generator and VLM it was
+        trained for) and a ``README.md`` model card. Everything is written beside it and then takes its place, so an
+        interrupted save keeps the previous folder; other files in an existing artifact folder (a Hub clone's
+        ``.git``) are kept.
+
+        Parameters
+        ----------
+        folder : str or pathlib.Path
+            The folder to write (created, or replaced when it already holds an l2vkit artifact).
+
+        Returns
+        -------
+        pathlib.Path
+            ``folder``; load it with :meth:`from_pretrained`.
+
+        Raises
+        ------
+        FileExistsError
+            When ``folder`` exists and is not an l2vkit artifact folder (it is refused, not overwritten).
+        """
+        from ..artifacts import save_folder
+
+        model = (self.meta.get("generator") or {}).get("model_id")
+        summary = (f"Concept vectors q_o trained by l2vkit for the generator `{model}`: one direction in its text "
+                   f"condition space per contrast pair ({', '.join(f'`{n}`' for n in self.pairs)}).")
+        return save_folder(folder, "concept_bank", self.vectors, self.header(), summary=summary)
+
+    @classmethod
+    def from_pretrained(cls, dir_or_hub_id, *, generator=None, vlm=None, revision: str | None = None) -> "ConceptBank":
+        """Load a bank saved by :meth:`save_pretrained` (or a single ``.safetensors`` file of :meth:`save`).
+
+        Parameters
+        ----------
+        dir_or_hub_id : str or pathlib.Path
+            A local folder, or a Hub repository id (downloaded at ``revision``); a single ``.safetensors`` file of
+            :meth:`save` is read as before.
+        generator, vlm : VideoGenerator, VideoVLM, optional
+            When given, refuse a bank trained for other models (the error names both).
+        revision : str, optional
+            Branch, tag or commit of a Hub repository.
+
+        Returns
+        -------
+        ConceptBank
+            The vectors q by pair name, the pairs, provenance and training history.
+
+        Raises
+        ------
+        ValueError
+            When the bank was trained for another generator (or a condition of another width) or another VLM.
+        """
+        from ..artifacts import check_identity, load_folder, single_file
+
+        file = single_file(dir_or_hub_id)
+        if file is not None:
+            bank = cls.load(file, generator=generator)
+        else:
+            tensors, header, _ = load_folder(dir_or_hub_id, "concept_bank", FORMAT_VERSION, revision=revision)
+            bank = cls._from_parts(tensors, header, generator)
+        check_identity(bank.meta, vlm=vlm, what="concept_bank")
+        return bank
+
+    @classmethod
+    def load(cls, path, *, generator=None) -> "ConceptBank":
+        """Load a bank (a :meth:`save` file, or a :meth:`save_pretrained` folder); with ``generator`` given,
+        refuse one trained for another generator (the error names both)."""
+        from ..io import load_artifact
+
+        path = Path(path)
+        if path.is_dir():
+            return cls.from_pretrained(path, generator=generator)
+        if path.suffix != ".safetensors":
+            path = path.with_suffix(".safetensors")
+        tensors, header = load_artifact(path, "concept bank", METADATA_KEY, FORMAT_VERSION,
+                                        "retrain with `l2vkit concepts`")
+        return cls._from_parts(tensors, header, generator)
+
+    @classmethod
+    def _from_parts(cls, tensors, header, generator) -> "ConceptBank":
+        from ..pairs import ContrastPair
+
+        specs = {n: ContrastPair(**p) for n, p in header["pairs"].items()}
+        bank = cls({n: tensors[n] for n in specs}, specs, header["meta"], header.get("history", []))
+        if generator is not None:
+            bank.check_generator(generator)
+        return bank
+
+    def check_generator(self, generator) -> None:
+        """Raise ``ValueError`` naming both generators when ``generator`` is not the one this bank was trained for."""
+        from ..artifacts import check_identity
+
+        check_identity(self.meta, generator=generator, what="concept_bank")
+        width = int(next(iter(self.vectors.values())).shape[-1])
+        if width != generator.text_dim:
+            raise ValueError(f"concept vectors have width {width}, the generator's condition {generator.text_dim}")
+
+
+# ---------------------------------------------------------------------------------------------- training

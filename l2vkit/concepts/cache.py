@@ -1,0 +1,260 @@
+"""The Δv/Δω cache of concept training: contrast captions, divergences, and what the VLM reads through Φ."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+DIVERGENCES = ("hellinger", "kl", "js", "none")
+#: Where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (default), or both from π⁻'s z_t.
+OMEGA_READS = ("two_paths", "same_latent")
+
+
+# --------------------------------------------------------------------------------------------- divergences
+def divergence(p, q, kind: str = "hellinger"):
+    """D(p, q) per row of two (B, V) probability tensors. ``"hellinger"`` (1/√2)‖√p − √q‖ ∈ [0, 1] (default),
+    ``"kl"`` KL(p‖q), ``"js"`` Jensen–Shannon (nats, ≤ ln 2); ``"none"`` is 1 everywhere (the unweighted baseline).
+
+    >>> import torch
+    >>> p = torch.tensor([[1.0, 0.0]]); q = torch.tensor([[0.0, 1.0]])
+    >>> round(float(divergence(p, q)), 4), round(float(divergence(p, p)), 4)
+    (1.0, 0.0)
+    """
+    import torch
+
+    if kind not in DIVERGENCES:
+        raise ValueError(f"divergence {kind!r}; choose one of {', '.join(DIVERGENCES)}")
+    if p.shape != q.shape:
+        raise ValueError(f"distributions have shapes {tuple(p.shape)} and {tuple(q.shape)}")
+    if kind == "none":
+        return torch.ones(p.shape[:-1], dtype=p.dtype, device=p.device)
+    if kind == "hellinger":
+        return (p.clamp_min(0).sqrt() - q.clamp_min(0).sqrt()).norm(dim=-1) / math.sqrt(2)
+    eps = 1e-12
+    if kind == "kl":
+        return (p * ((p + eps).log() - (q + eps).log())).sum(-1)
+    m = (p + q) / 2
+    return 0.5 * (p * ((p + eps).log() - (m + eps).log())).sum(-1) + 0.5 * (q * ((q + eps).log() - (m + eps).log())).sum(-1)
+
+
+# ---------------------------------------------------------------------------------------------- captions
+def swap_word(pair, caption: str) -> str:
+    """π⁺ from π⁻: ``caption`` with the pair's source word replaced by its target word (exactly one occurrence)."""
+    words = caption.split()
+    hits = [i for i, w in enumerate(words) if w == pair.source]
+    if not hits:
+        raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
+    if len(hits) > 1:
+        raise ValueError(f"caption {caption!r} contains {pair.source!r} {len(hits)} times; the edited slot is ambiguous")
+    words[hits[0]] = pair.target
+    return " ".join(words)
+
+
+def slot_prefix(pair, caption: str) -> str:
+    """The caption's words before the pair's source word: the VLM's prompt for reading the slot."""
+    words = caption.split()
+    if pair.source not in words:
+        raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
+    return " ".join(words[: words.index(pair.source)])
+
+
+def check_pair(pair, vlm=None, captions: Sequence[str] = ()) -> None:
+    """Both words must sit at the slot of every caption and be scorable by the VLM (``word_ids``)."""
+    for c in captions:
+        swap_word(pair, c)
+    if vlm is not None:
+        for word in (pair.source, pair.target):
+            vlm.word_ids(word)
+
+
+# ------------------------------------------------------------------------------------------------- cache
+@dataclasses.dataclass
+class ConceptCache:
+    """What training needs and q does not change, per sample: pair index ``pair`` (S,), latents ``z_t``, timestep
+    ``t``, ``v_minus`` = G(z_t, π⁻, t), ``dv`` = Δv, ``dw`` = Δω, and the caption's π⁻ (``embeds``, ``mask``)."""
+
+    pair: "torch.Tensor"
+    z_t: "torch.Tensor"
+    t: "torch.Tensor"
+    v_minus: "torch.Tensor"
+    dv: "torch.Tensor"
+    dw: "torch.Tensor"
+    embeds: "torch.Tensor"
+    mask: "torch.Tensor | None"
+    names: list
+    captions: list  # (π⁻, π⁺) per sample
+    meta: dict
+
+    def __len__(self) -> int:
+        return int(self.pair.shape[0])
+
+
+def pair_captions(captions, pair, count: int, *, seed: int) -> list[str]:
+    """The π⁻ captions of ``pair`` from ``captions``: a mapping pair name → captions, or a function
+    ``(pair, count, seed=...) -> captions`` such as the toy world's ``l2vkit.toyworld.toy_captions``."""
+    if captions is None:
+        raise ValueError("no captions given: pass captions= as a mapping pair name → π⁻ captions, or a function "
+                         "(pair, count, seed=...) → captions (the toy world's is l2vkit.toyworld.toy_captions; a pair "
+                         "with a 'template' gives its caption with pair.captions()[0])")
+    chosen = captions(pair, count, seed=seed) if callable(captions) else captions.get(pair.name)
+    if not chosen:
+        raise ValueError(f"captions has none for pair {pair.name!r}")
+    return list(chosen)
+
+
+def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=None,
+                        samples_per_pair: int = 16, timesteps_per_sample: int = 10, steps: int | None = None,
+                        divergence_kind: str = "hellinger", omega_read: str = "two_paths", seed: int = 0,
+                        progress: bool = True) -> ConceptCache:
+    """Sample π⁻ trajectories for every pair and cache (z_t, t, G(z_t, π⁻, t), Δv, Δω) along them.
+
+    Each caption is sampled once and ``timesteps_per_sample`` evenly spaced steps of its trajectory become samples;
+    Δv is taken at the π⁻ trajectory's z_t. Δω reads x̂0 through ``coupling`` (Φ_Ω1, no decode) with the VLM's
+    whole next-token distribution at the slot.
+
+    Parameters
+    ----------
+    generator : VideoGenerator
+        The generator Ξ the concepts are for.
+    vlm : VideoVLM
+        The VLM Ω that reads the slot; both words of every pair must be scorable by it.
+    coupling : CouplingResult
+        Φ, fitted for ``vlm`` and ``generator`` (checked).
+    pairs : sequence of ContrastPair
+        The contrast pairs; every π⁻ caption must hold its pair's source word exactly once.
+    captions : mapping or callable
+        The π⁻ captions of each pair: a mapping pair name → captions, or a function ``(pair, count, seed=...) ->
+        captions`` (see :func:`pair_captions`; the toy world's is ``l2vkit.toyworld.toy_captions``). Required.
+    samples_per_pair : int
+        The ``count`` of π⁻ captions asked of a caption function per pair (a mapping's captions are used as given).
+    timesteps_per_sample : int
+        Evenly spaced steps of each trajectory that become samples.
+    steps : int, optional
+        Sampling steps (the generator's default when ``None``).
+    divergence_kind : str
+        D for Δω: ``"hellinger"`` (default), ``"kl"``, ``"js"``, or ``"none"`` (Δω ≡ 1); see :func:`divergence`.
+    omega_read : str
+        Where Δω reads x̂0±. ``"two_paths"`` (default): along the two paths, the π⁻ trajectory and the π⁺
+        trajectory from the same noise (one more sampling run per pair, skipped with ``divergence_kind="none"``).
+        ``"same_latent"``: both x̂0 come from the π⁻ trajectory's z_t (no extra run); there Δω falls to ≈ 0 once
+        the trajectory has committed to π⁻ (the late steps), so those steps barely train q_o although steering
+        applies it.
+    seed : int
+        Pair k's captions are sampled in one batch with noise seed ``seed + k`` (a caption function gets
+        ``seed + 7919·k``).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    ConceptCache
+        Per sample: pair index, z_t, t, G(z_t, π⁻, t), Δv, Δω and the caption's π⁻; the pair ``names``, the
+        (π⁻, π⁺) ``captions`` and ``meta`` (settings, the coupling's creation time and the models' identities).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``divergence_kind`` or ``omega_read``, no pairs, no captions for a pair, a coupling fitted
+        for other models, a caption without its pair's source word exactly once, or a word the VLM cannot score.
+    """
+    import torch
+    from tqdm.auto import tqdm
+
+    from ..provenance import generator_identity, vlm_identity
+
+    if divergence_kind not in DIVERGENCES:
+        raise ValueError(f"divergence {divergence_kind!r}; choose one of {', '.join(DIVERGENCES)}")
+    if omega_read not in OMEGA_READS:
+        raise ValueError(f"omega_read={omega_read!r}; choose one of {', '.join(OMEGA_READS)}")
+    if not pairs:
+        raise ValueError("no contrast pairs given")
+    coupling.check_models(vlm=vlm, generator=generator)
+    steps = generator.check_steps(steps)
+    parts = {k: [] for k in ("pair", "z_t", "t", "v_minus", "dv", "dw", "embeds", "mask")}
+    sample_captions = []
+    for k, pair in enumerate(tqdm(pairs, desc="concept cache", disable=not progress)):
+        minus = pair_captions(captions, pair, samples_per_pair, seed=seed + 7919 * k)
+        check_pair(pair, vlm, minus)
+        plus = [swap_word(pair, c) for c in minus]
+        cond_m, cond_p = generator.encode_prompt(minus), generator.encode_prompt(plus)
+        with torch.no_grad():
+            run = generator.sample(cond_m, steps=steps, seed=seed + k, return_trajectory=True)
+            run_p = (generator.sample(cond_p, steps=steps, seed=seed + k, return_trajectory=True)
+                     if omega_read == "two_paths" and divergence_kind != "none" else None)
+        picks = np.unique(np.linspace(0, steps - 1, timesteps_per_sample).round().astype(int))
+        for i in picks:
+            z_t = run.trajectory[i]
+            t = run.timesteps[i].float().expand(len(minus))
+            sigma = generator.sigma_of(run.timesteps[i])
+            with torch.no_grad():
+                v_m = generator.velocity(z_t, cond_m, t).float().cpu()
+                v_p = generator.velocity(z_t, cond_p, t).float().cpu()
+                if run_p is None:
+                    x0_p = generator.x0_estimate(z_t, v_p, sigma)
+                else:  # x̂0 on the π⁺ path at the same step
+                    z_p = run_p.trajectory[i]
+                    x0_p = generator.x0_estimate(z_p, generator.velocity(z_p, cond_p, t).float().cpu(), sigma)
+                w_m = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_m, sigma), cond_m, pair, minus)
+                w_p = _slot_distribution(vlm, coupling, x0_p, cond_p, pair, minus)
+            parts["pair"].append(torch.full((len(minus),), k))
+            parts["z_t"].append(z_t.float())
+            parts["t"].append(t.cpu())
+            parts["v_minus"].append(v_m)
+            parts["dv"].append(v_p - v_m)
+            parts["dw"].append(divergence(w_m, w_p, divergence_kind).float().cpu())
+            parts["embeds"].append(cond_m.embeds.float().cpu())
+            parts["mask"].append(mask_of(cond_m).cpu())
+            sample_captions += list(zip(minus, plus))
+    data = {k: torch.cat(v) for k, v in parts.items()}
+    meta = {"samples_per_pair": samples_per_pair, "timesteps_per_sample": timesteps_per_sample, "steps": steps,
+            "divergence": divergence_kind, "omega_read": omega_read, "seed": seed,
+            "coupling": coupling.meta.get("created"), "generator": generator_identity(generator),
+            "vlm": vlm_identity(vlm)}
+    return ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
+
+
+def mask_of(condition):
+    import torch
+
+    return condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2], dtype=torch.bool)
+
+
+def token_probs_by_prompt(vlm, tokens, prompts, candidates=None):
+    """``vlm.token_probs`` with one prompt per row of ``tokens`` (B, N, D); rows sharing a prompt are read in one call.
+
+    Returns a :class:`~l2vkit.vlm.base.TokenProbs` whose rows follow ``tokens`` (differentiable, like the VLM's).
+    """
+    import torch
+
+    from ..vlm.base import TokenProbs
+
+    if len(prompts) != tokens.shape[0]:
+        raise ValueError(f"{len(prompts)} prompts for {tokens.shape[0]} rows of visual tokens")
+    groups = {}
+    for i, prompt in enumerate(prompts):
+        groups.setdefault(prompt, []).append(i)
+    reads, order = [], []
+    for prompt, index in groups.items():
+        reads.append(vlm.token_probs(tokens[index], prompt, candidates))
+        order += index
+    back = torch.argsort(torch.tensor(order))
+
+    def stack(field):
+        return torch.cat([getattr(r, field) for r in reads])[back.to(reads[0].vocab.device)]
+
+    return TokenProbs(vocab=stack("vocab"), candidates=stack("candidates"), renormalised=stack("renormalised"),
+                      words=reads[0].words)
+
+
+def _slot_distribution(vlm, coupling, x0, condition, pair, captions):
+    """The VLM's next-token distribution at the pair's slot, reading x̂0 through Φ; one prompt per caption."""
+    tokens = coupling.read(x0, condition)
+    return token_probs_by_prompt(vlm, tokens, [slot_prefix(pair, c) for c in captions]).vocab.float().cpu()
+
+
+# -------------------------------------------------------------------------------------------------- bank

@@ -1,0 +1,68 @@
+"""Loading a diffusers pipeline by hub id, local folder or preset name, for :meth:`VideoGenerator.from_pretrained`."""
+from __future__ import annotations
+
+
+def pipeline_class_name(model_id: str, revision: str | None = None) -> str:
+    """The diffusers pipeline class a hub id / folder declares in its ``model_index.json``."""
+    from diffusers import DiffusionPipeline
+
+    name = DiffusionPipeline.load_config(model_id, revision=revision).get("_class_name")
+    if not name:
+        raise ValueError(f"{model_id}: model_index.json names no pipeline class (_class_name)")
+    return name
+
+
+def dtype_kwarg() -> str:
+    """``dtype`` on diffusers that accept it (``torch_dtype`` is deprecated there), else ``torch_dtype``."""
+    from diffusers.utils import deprecation_utils
+
+    return "dtype" if hasattr(deprecation_utils, "_resolve_dtype") else "torch_dtype"
+
+
+def print_memory_plan(model_id: str, adapter, dtype, kwargs: dict) -> None:
+    """Print :func:`l2vkit.generator.plan_memory`'s plan for the video size about to be used, when it is known."""
+    from .memory import plan_memory
+
+    try:
+        plan = plan_memory(model_id, kwargs.get("frames", adapter.default_frames),
+                           kwargs.get("height", adapter.default_height), kwargs.get("width", adapter.default_width),
+                           dtype, verbose=False)
+    except (ValueError, OSError):
+        return
+    if plan is not None:
+        print(plan.summary())
+
+
+def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, offload=False, vae_tiling=False,
+                   verbose=True, **kwargs):
+    """The body of :meth:`VideoGenerator.from_pretrained` (see there); ``cls`` is the class it was called on."""
+    import diffusers
+    import torch
+
+    from ..dtypes import resolve_dtype
+    from ..presets import get_preset, preset_for_generator_folder
+
+    preset = get_preset(model_id)  # a bundled set-up by name ("toy"), or a folder in a preset's own layout
+    folder = None
+    if preset is None:
+        preset, folder = preset_for_generator_folder(model_id), model_id
+    if preset is not None:
+        if preset.load_generator is None:
+            raise ValueError(f"preset {preset.name!r} has no generator")
+        return preset.load_generator(folder, device=device, dtype=dtype)
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = resolve_dtype(dtype, device)
+    pipeline_name = pipeline_class_name(model_id, revision)
+    adapter = cls if cls.pipeline_classes else cls.adapter_for(pipeline_name)  # VideoGenerator itself chooses
+    if verbose:
+        print_memory_plan(model_id, adapter, dtype, kwargs)
+    pipe = getattr(diffusers, pipeline_name).from_pretrained(
+        model_id, revision=revision, **{dtype_kwarg(): adapter.component_dtypes(dtype)})
+    if offload and str(device).startswith("cuda"):
+        pipe.enable_model_cpu_offload(device=device)
+    else:
+        pipe.to(device)
+    if vae_tiling:
+        pipe.vae.enable_tiling()
+    return adapter(pipe, model_id=model_id, revision=revision, **kwargs)

@@ -1,0 +1,51 @@
+"""What the logit editor shows, as a value: :class:`EditorState` (caption, φ per pair, timestep window, seed, steps)
+and :func:`editable_pairs` (the pairs whose source word a caption holds once)."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping
+
+#: Slider range for φ (the steering module warns outside ±2, where concepts were not trained to act).
+PHI_RANGE = (-2.0, 2.0)
+PHI_STEP = 0.05
+FULL_WINDOW = (0.0, 1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class EditorState:
+    """Everything that determines what the editor shows.
+
+    ``caption``: π⁻, the caption to edit; ``strengths``: ``{pair name: φ}``; ``window``: ``(start, end)`` fractions
+    of the sampling steps in which the concepts are injected (``(0, 1)`` = every step); ``seed`` of the noise;
+    ``steps``: sampling steps (``None`` = the generator's default).
+    """
+
+    caption: str
+    strengths: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    window: tuple = FULL_WINDOW
+    seed: int = 0
+    steps: int | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "strengths", {str(k): float(v) for k, v in dict(self.strengths).items()})
+        object.__setattr__(self, "window", tuple(float(x) for x in self.window))
+        if len(self.window) != 2:
+            raise ValueError(f"window={self.window!r}; expected (start, end)")
+
+    def edit(self, **changes) -> "EditorState":
+        """A copy with some fields changed (the state itself never changes)."""
+        return dataclasses.replace(self, **changes)
+
+    def with_strength(self, pair: str, phi: float) -> "EditorState":
+        """A copy with ``pair``'s φ set."""
+        return self.edit(strengths={**self.strengths, pair: float(phi)})
+
+    def key(self) -> tuple:
+        """A hashable summary (for caching and for telling whether two states differ)."""
+        return (self.caption, tuple(sorted(self.strengths.items())), self.window, int(self.seed), self.steps)
+
+
+def editable_pairs(caption: str, concepts) -> list[str]:
+    """The bank's pairs whose source word occurs exactly once in ``caption`` (the words a slider can move)."""
+    words = str(caption).split()
+    return [name for name in concepts.pairs if words.count(concepts.spec(name).source) == 1]
