@@ -148,8 +148,9 @@ def load_models(vlm_id: str, generator_id: str):
     if preset_for(generator=generator_id) is HUB and not torch.cuda.is_available():
         from .generator.memory import plan_memory
 
-        try:
-            plan = plan_memory(generator_id)
+        try:  # the size a generator samples when not told otherwise (Wan's; the plan says which family it is)
+            plan = plan_memory(generator_id, VideoGenerator.default_frames, VideoGenerator.default_height,
+                               VideoGenerator.default_width, "float16", verbose=False)
             detail = f" (memory plan: {plan})"
         except Exception as err:  # the plan itself may need a download; the message must still be one line
             detail = f" (no memory plan: {err})"

@@ -300,3 +300,32 @@ def test_real_generator_on_cpu_prints_the_memory_plan(tmp_path, capsys):
     errors = [line for line in err.splitlines() if ": error: " in line]
     assert len(errors) == 1 and "this concept bank was trained for generator 'toy:toy_generator'" in errors[0]
     assert "Traceback" not in err
+
+
+@pytest.mark.integration
+def test_steer_takes_the_video_size_and_refuses_one_the_model_cannot_make(tmp_path, capsys):
+    code, _, err = run_cli(capsys, "steer", CAPTION, "--concept", "red->blue", "--num-frames", 5, "--steps", 2,
+                           "--vlm", "none", "--out", tmp_path)
+    assert code == 0, err
+    record = json.loads((tmp_path / "steer.json").read_text())
+    assert record["steps"] == 2 and len(record["videos"]) == 2
+    from l2vkit.video import read_video
+
+    assert read_video(record["videos"][1]["file"]).shape[0] == 5
+    assert_one_line_error(capsys, ["steer", CAPTION, "--concept", "red->blue", "--num-frames", 6, "--out", tmp_path],
+                          r"generator 'toy': .*6")
+
+
+@pytest.mark.unit
+def test_generator_configure_checks_what_it_sets():
+    from l2vkit.testing_generators import tiny_generator
+
+    gen = tiny_generator("wan")
+    assert gen.configure(frames=5, steps=3, guidance=1.0) is gen and (gen.frames, gen.steps, gen.guidance) == (5, 3, 1.0)
+    with pytest.raises(ValueError, match="steps=0"):
+        gen.configure(steps=0)
+    with pytest.raises(ValueError, match="guidance=nan"):
+        gen.configure(guidance=float("nan"))
+    with pytest.raises(ValueError):
+        gen.configure(frames=6)
+    assert (gen.frames, gen.steps) == (5, 3)  # a refused setting changes nothing

@@ -207,3 +207,26 @@ def test_captions_come_from_the_caller_never_from_the_toy_world():
         pair_captions(None, wood, 1, seed=0)
     with pytest.raises(ValueError, match="captions has none for pair 'wood->metal'"):
         pair_captions({"red->blue": ["a small red circle"]}, wood, 1, seed=0)
+
+
+@pytest.mark.unit
+def test_negligible_edits_are_named_with_their_figures():
+    """A pair whose cached Δv is a tiny share of the velocity, or whose Δω is ≈ 0, is reported (q would be ≈ 0)."""
+    import torch
+
+    from l2vkit.concepts import ConceptCache, negligible_pairs
+
+    def cache(dv_scale, dw):
+        v = torch.ones(4, 2, 3, 1, 1)
+        return ConceptCache(pair=torch.tensor([0, 0, 1, 1]), z_t=v, t=torch.zeros(4), v_minus=v,
+                            dv=torch.cat([v[:2] * 0.5, v[2:] * dv_scale]), dw=torch.tensor([0.9, 0.9, dw, dw]),
+                            embeds=torch.zeros(4, 2, 3), mask=None, names=["red->blue", "wood->metal"],
+                            captions=[], meta={})
+
+    assert negligible_pairs(cache(0.3, 0.8)) == []
+    (tiny_dv,) = negligible_pairs(cache(1e-4, 0.8))
+    assert tiny_dv.startswith("pair 'wood->metal' has a negligible edit") and "0.0001 of the velocity" in tiny_dv
+    (tiny_dw,) = negligible_pairs(cache(0.3, 1e-5))
+    assert "mean Δω is 1e-05" in tiny_dw
+    first = cache(1e-4, 0.8).signal()[0]
+    assert first == {"pair": "red->blue", "dv_ratio": pytest.approx(0.5), "dw": pytest.approx(0.9)}

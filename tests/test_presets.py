@@ -11,7 +11,8 @@ def test_the_toy_preset_bundles_its_defaults():
     toy = get_preset("toy")
     assert toy.pairs_file() == data_path("contrast_pairs.yaml")
     assert toy.coupling_file().is_file() and toy.concepts_file().is_file()
-    assert toy.concept_setting("steps") == 3000 and toy.concept_setting("lr") == CONCEPT_DEFAULTS["lr"]
+    assert toy.concept_setting("steps") == 3000 and toy.concept_setting("lr") == 1e-3
+    assert CONCEPT_DEFAULTS["lr"] == 1e-4  # the paper's, for models of no preset
     assert set(toy.vocabulary()) >= {"colour", "scene"}
     assert toy.captions(get_preset_pair(), 2, seed=0)[0].split().count("red") == 1
     assert HUB.concept_setting("steps") == CONCEPT_DEFAULTS["steps"] == 1000

@@ -49,7 +49,7 @@ def safetensors_out(path) -> Path:
     return path if path.suffix == ".safetensors" else path.with_suffix(".safetensors")
 
 
-def cpu_note(model_id: str, command: str, adapter) -> None:
+def cpu_note(model_id: str, command: str, adapter, settings: dict | None = None) -> None:
     """Tell the user a real generator is about to run on the CPU, with the memory plan."""
     from ..env import ram_gib
     from ..generator.memory import plan_memory
@@ -57,8 +57,8 @@ def cpu_note(model_id: str, command: str, adapter) -> None:
     lines = [f"l2vkit {command}: note: no CUDA GPU found, so {model_id} will run on the CPU in float32; a real "
              "video generator takes minutes to hours per video there (use a GPU, e.g. Colab, for real models)."]
     try:
-        plan = plan_memory(model_id, adapter.default_frames, adapter.default_height, adapter.default_width,
-                           "float32", verbose=False)
+        size = {k: (settings or {}).get(k) or getattr(adapter, f"default_{k}") for k in ("frames", "height", "width")}
+        plan = plan_memory(model_id, size["frames"], size["height"], size["width"], "float32", verbose=False)
     except (ValueError, TypeError, OSError, ImportError):
         plan = None
     if plan is None:
@@ -73,9 +73,39 @@ def cpu_note(model_id: str, command: str, adapter) -> None:
     print("\n".join(lines), file=sys.stderr)
 
 
-def open_generator(model: str, command: str):
+def add_video_options(parser, *, sampling: bool = True) -> None:
+    """``--num-frames --height --width`` (and with ``sampling`` ``--sampling-steps --guidance``): the generator's
+    settings, defaulting to the model's own (or its preset's)."""
+    parser.add_argument("--num-frames", type=int, default=None, metavar="N",
+                        help="video frames (default: the generator's own; each family accepts only some counts)")
+    parser.add_argument("--height", type=int, default=None, metavar="PX", help="video height (default: the model's)")
+    parser.add_argument("--width", type=int, default=None, metavar="PX", help="video width (default: the model's)")
+    if sampling:
+        parser.add_argument("--sampling-steps", type=int, default=None, metavar="N",
+                            help="sampling steps of the generator (default: the model's)")
+        parser.add_argument("--guidance", type=float, default=None, metavar="SCALE",
+                            help="classifier-free guidance scale (default: the model's)")
+
+
+def video_settings(args) -> dict:
+    """The generator settings given on the command line (``add_video_options``), for ``open_generator``."""
+    return {"frames": getattr(args, "num_frames", None), "height": getattr(args, "height", None),
+            "width": getattr(args, "width", None), "steps": getattr(args, "sampling_steps", None),
+            "guidance": getattr(args, "guidance", None)}
+
+
+def open_generator(model: str, command: str, **settings):
     """The generator named on the command line (a preset such as ``toy``, a hub id or a local folder), with one-line
-    load errors and a memory-plan note when a real generator would run on the CPU."""
+    load errors and a memory-plan note when a real generator would run on the CPU; ``settings`` (frames, height,
+    width, steps, guidance; ``None`` keeps the model's) are checked against what the model accepts."""
+    generator = _load_generator(model, command, settings)
+    try:
+        return generator.configure(**settings)
+    except ValueError as err:
+        raise ValueError(f"generator {model!r}: {one_line(err)}") from None
+
+
+def _load_generator(model: str, command: str, settings: dict):
     from ..generator import VideoGenerator
     from ..generator.loading import pipeline_class_name
     from ..presets import HUB, preset_for
@@ -92,9 +122,10 @@ def open_generator(model: str, command: str):
         raise OSError(f"could not load generator {model!r}: {one_line(err)}") from None
     cuda = torch.cuda.is_available()
     if not cuda:
-        cpu_note(model, command, adapter)
+        cpu_note(model, command, adapter, settings)
+    given = {k: v for k, v in settings.items() if v is not None}
     try:
-        return VideoGenerator.from_pretrained(model, verbose=cuda)
+        return VideoGenerator.from_pretrained(model, verbose=cuda, **given)
     except OSError as err:
         raise OSError(f"could not load generator {model!r}: {one_line(err)}") from None
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import math
 import time
 
-from .common import (EXIT_CODES, default_file, existing_file, forget_checkpoint, one_line_warnings, open_generator,
-                     open_vlm, positive, resolve_pair_name, safetensors_out)
+from .common import (EXIT_CODES, add_video_options, default_file, existing_file, forget_checkpoint, one_line_warnings,
+                     open_generator, open_vlm, positive, resolve_pair_name, safetensors_out, video_settings)
 
 #: option → (setting key, type, what it is)
 SETTINGS = {
     "--steps": ("steps", int, "training steps"),
-    "--lr": ("lr", float, "learning rate (the paper uses 1e-4)"),
+    "--lr": ("lr", float, "learning rate"),
     "--samples-per-pair": ("samples_per_pair", int, "π⁻ samples per pair, drawn as one batch"),
     "--timesteps-per-sample": ("timesteps_per_sample", int, "steps of each sampled trajectory used for training"),
     "--batch-per-pair": ("batch_per_pair", int, "cached samples per pair in each step"),
@@ -73,7 +73,11 @@ def add_parser(sub) -> None:
     concepts.add_argument("--vlm", default="toy", help="VLM: 'toy' or a Hugging Face id / local folder (default: toy)")
     concepts.add_argument("--generator", default="toy",
                           help="generator: 'toy' or a diffusers id / local folder (default: toy)")
+    concepts.add_argument("--strict", action="store_true",
+                          help="stop with an error (exit 2) instead of a warning when a pair's cached edit (Δv or Δω) "
+                               "is negligible, i.e. its concept vector would be ≈ 0")
     concepts.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_video_options(concepts)
     concepts.set_defaults(func=run)
 
 
@@ -109,7 +113,7 @@ def caption_source(pairs, preset, pairs_file, samples: int):
 
 
 def train(args) -> int:
-    from ..concepts import build_concept_cache, train_concepts
+    from ..concepts import build_concept_cache, negligible_pairs, train_concepts
     from ..coupling import load_coupling
     from ..pairs import load_pairs
     from ..presets import preset_for
@@ -129,7 +133,7 @@ def train(args) -> int:
                                  "fit one with `l2vkit fit`")
     captions = caption_source(pairs, generator_preset, pairs_file, settings["samples_per_pair"])
     vlm = open_vlm(args.vlm)
-    generator = open_generator(args.generator, "concepts")
+    generator = open_generator(args.generator, "concepts", **video_settings(args))
     coupling = load_coupling(coupling_file, vlm=vlm, generator=generator)
     progress = not args.quiet
     out = safetensors_out(args.out)
@@ -140,6 +144,9 @@ def train(args) -> int:
                                 divergence_kind=settings["divergence"], omega_read=settings["omega_read"],
                                 seed=args.seed, progress=progress)
     cached = time.perf_counter()
+    empty = negligible_pairs(cache)  # build_concept_cache has warned; --strict makes it an error
+    if empty and args.strict:
+        raise ValueError(f"--strict: {empty[0]}" + (f" (and {len(empty) - 1} more pairs)" if len(empty) > 1 else ""))
     checkpoint = out.with_name(out.stem + ".train_state.pt")
     bank = train_concepts(generator, cache, pairs, steps=settings["steps"], lr=settings["lr"],
                           batch_per_pair=settings["batch_per_pair"], seed=args.seed, progress=progress, vlm=vlm,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .common import (EXIT_CODES, forget_checkpoint, one_line_warnings, open_generator, open_vlm, positive,
-                     safetensors_out)
+from .common import (EXIT_CODES, add_video_options, forget_checkpoint, one_line_warnings, open_generator, open_vlm,
+                     positive, safetensors_out, video_settings)
 
 
 def add_parser(sub) -> None:
@@ -45,6 +45,7 @@ def add_parser(sub) -> None:
     fit.add_argument("--table", action="store_true",
                      help="toy world only: print the full ablation table (refits ρ-OT for P=50 and 200; slower)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_video_options(fit, sampling=False)
     fit.set_defaults(func=run)
 
 
@@ -81,7 +82,7 @@ def fit(args) -> int:
         raise ValueError("--table and --eval-videos use the toy world's held-out videos; leave them out with --data")
     files, captions = video_folder(Path(args.data), args.videos)
     vlm = open_vlm(args.vlm)
-    generator = open_generator(args.generator, "fit")
+    generator = open_generator(args.generator, "fit", **video_settings(args))
     videos = read_videos(files, generator)
     from ..coupling import build_coupling_data, fit_coupling
 

@@ -6,8 +6,8 @@ import math
 import time
 from pathlib import Path
 
-from .common import (EXIT_CODES, default_file, existing_file, one_line_warnings, open_generator, open_vlm,
-                     resolve_pair_name)
+from .common import (EXIT_CODES, add_video_options, default_file, existing_file, one_line_warnings, open_generator,
+                     open_vlm, resolve_pair_name, video_settings)
 
 
 def add_parser(sub) -> None:
@@ -53,6 +53,7 @@ def add_parser(sub) -> None:
                        help="generator: 'toy' or a diffusers id / local folder (default: toy)")
     steer.add_argument("--out", metavar="DIR", default="outputs/steer",
                        help="folder for the results (default: outputs/steer)")
+    add_video_options(steer, sampling=False)
     steer.set_defaults(func=run)
 
 
@@ -203,7 +204,7 @@ def steer(args) -> int:
         coupling_file = None if shipped is None else shipped()  # None: no probabilities through Φ
     else:
         coupling_file = None
-    generator = open_generator(args.generator, "steer")
+    generator = open_generator(args.generator, "steer", **video_settings(args))
     bank.check_generator(generator)
     latent_frames = generator.latent_shape(generator.frames, generator.height, generator.width)[1]
     frame_mask = None if args.frames is None else parse_frames(args.frames, generator.frames, latent_frames)

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from .bank import FORMAT_VERSION, METADATA_KEY, ConceptBank
 from .cache import (DIVERGENCES, OMEGA_READS, ConceptCache, build_concept_cache, check_pair, divergence, mask_of,
-                    pair_captions, slot_prefix, swap_word, token_probs_by_prompt)
+                    negligible_pairs, pair_captions, slot_prefix, swap_word, token_probs_by_prompt)
 from .training import train_concepts
 
 __all__ = ["DIVERGENCES", "FORMAT_VERSION", "METADATA_KEY", "OMEGA_READS", "ConceptBank", "ConceptCache",
-           "build_concept_cache", "check_pair", "divergence", "mask_of", "pair_captions", "slot_prefix", "swap_word",
+           "build_concept_cache", "check_pair", "divergence", "mask_of", "negligible_pairs", "pair_captions", "slot_prefix", "swap_word",
            "token_probs_by_prompt", "train_concepts"]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
@@ -92,6 +93,40 @@ class ConceptCache:
 
     def __len__(self) -> int:
         return int(self.pair.shape[0])
+
+    def signal(self) -> list[dict]:
+        """Per pair: how large the edit is that q_o would learn — ``dv_ratio`` = mean ‖Δv‖ / mean ‖G(z_t, π⁻, t)‖ and
+        ``dw`` = mean Δω. Near zero means there is nothing to learn (see :func:`negligible_pairs`)."""
+        rows = []
+        for k, name in enumerate(self.names):
+            rows_k = self.pair == k
+            dv = self.dv[rows_k].flatten(1).norm(dim=1).mean()
+            v = self.v_minus[rows_k].flatten(1).norm(dim=1).mean()
+            rows.append({"pair": name, "dv_ratio": float(dv / v.clamp_min(1e-12)),
+                         "dw": float(self.dw[rows_k].mean())})
+        return rows
+
+
+#: below these a pair's cached edit is negligible: Δv under 0.1% of the velocity, or Δω under 1e-3
+NEGLIGIBLE_DV_RATIO = 1e-3
+NEGLIGIBLE_DW = 1e-3
+
+
+def negligible_pairs(cache: ConceptCache, *, dv_ratio: float = NEGLIGIBLE_DV_RATIO,
+                     dw: float = NEGLIGIBLE_DW) -> list[str]:
+    """Messages for the pairs whose cached Δv or Δω is negligible (q_o would train to ≈ 0), naming the figures.
+
+    A generator that does not tell the two captions apart (random weights, a word its text encoder does not know)
+    gives Δv ≈ 0; a VLM that reads no difference through Φ gives Δω ≈ 0. Either way the trained vector is empty.
+    """
+    found = []
+    for row in cache.signal():
+        if row["dv_ratio"] < dv_ratio or row["dw"] < dw:
+            found.append(f"pair {row['pair']!r} has a negligible edit: mean ‖Δv‖ is {row['dv_ratio']:.2g} of the "
+                         f"velocity's norm (threshold {dv_ratio:g}) and mean Δω is {row['dw']:.2g} (threshold "
+                         f"{dw:g}); its concept vector will be ≈ 0. Check that the generator's text encoder and the "
+                         "VLM know both words, and that the coupling was fitted for these models")
+    return found
 
 
 def pair_captions(captions, pair, count: int, *, seed: int) -> list[str]:
@@ -215,7 +250,10 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
             "divergence": divergence_kind, "omega_read": omega_read, "seed": seed,
             "coupling": coupling.meta.get("created"), "generator": generator_identity(generator),
             "vlm": vlm_identity(vlm)}
-    return ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
+    cache = ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
+    for message in negligible_pairs(cache):
+        warnings.warn(message, stacklevel=2)
+    return cache
 
 
 def mask_of(condition):

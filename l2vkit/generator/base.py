@@ -93,6 +93,37 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         self.negative_prompt = negative_prompt
         self._negative_cache: tuple[str, Condition] | None = None
 
+    def configure(self, *, frames: int | None = None, height: int | None = None, width: int | None = None,
+                  steps: int | None = None, guidance: float | None = None) -> "VideoGenerator":
+        """Change the settings used when a method is not told otherwise, checked against what the model accepts.
+
+        Parameters
+        ----------
+        frames, height, width : int, optional
+            The video size (``check_video_size`` says what the family accepts).
+        steps : int, optional
+            Sampling steps.
+        guidance : float, optional
+            Classifier-free guidance scale (1 means none).
+
+        Returns
+        -------
+        VideoGenerator
+            This generator; ``None`` keeps a setting as it is.
+        """
+        import math
+
+        size = self._size(frames, height, width)
+        steps = self.check_steps(steps)
+        if guidance is not None and (isinstance(guidance, bool) or not isinstance(guidance, (int, float))
+                                     or not math.isfinite(guidance) or guidance < 0):
+            raise ValueError(f"guidance={guidance!r}; expected a finite number ≥ 0 (1 or less means no guidance)")
+        self.frames, self.height, self.width = size
+        self.steps = steps
+        if guidance is not None:
+            self.guidance = float(guidance)
+        return self
+
     # ----------------------------------------------------------------------------------------------- loading
     @classmethod
     def adapter_for(cls, pipeline_class_name: str | type) -> type["VideoGenerator"]:
