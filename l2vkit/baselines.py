@@ -212,7 +212,7 @@ def _leaps_optimise(vlm, coupling, z0, condition, prefixes, target, *, steps, lr
     target_id = vlm.word_ids(target)[0]
     losses = []
     for _ in range(steps):
-        probs = token_probs_by_prompt(vlm, coupling.read(z, condition), prefixes).vocab
+        probs = token_probs_by_prompt(vlm, coupling.read(z, condition), prefixes, coupling=coupling).vocab
         log_p = probs[:, target_id].clamp_min(1e-12).log().sum()
         temporal = (z[:, :, 1:] - z[:, :, :-1]).pow(2).mean()
         loss = -log_p / len(prefixes) + smooth * temporal + prior * (z - z0).pow(2).mean()
@@ -353,7 +353,8 @@ def target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[np.n
     from .concepts import token_probs_by_prompt
 
     with torch.no_grad():
-        read = token_probs_by_prompt(vlm, coupling.read(latents, condition), prefixes, [pair.source, pair.target])
+        read = token_probs_by_prompt(vlm, coupling.read(latents, condition), prefixes, [pair.source, pair.target],
+                                     coupling=coupling)
     log_p = read.candidates.double().clamp_min(1e-300).log()
     log_odds = (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
     return read.renormalised[:, 1].float().cpu().numpy(), log_odds

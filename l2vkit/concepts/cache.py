@@ -262,8 +262,9 @@ def mask_of(condition):
     return condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2], dtype=torch.bool)
 
 
-def token_probs_by_prompt(vlm, tokens, prompts, candidates=None):
+def token_probs_by_prompt(vlm, tokens, prompts, candidates=None, *, coupling=None):
     """``vlm.token_probs`` with one prompt per row of ``tokens`` (B, N, D); rows sharing a prompt are read in one call.
+    Tokens that are Φ's output are read with the token layout ``coupling`` was fitted on, when it recorded one.
 
     Returns a :class:`~l2vkit.vlm.base.TokenProbs` whose rows follow ``tokens`` (differentiable, like the VLM's).
     """
@@ -278,7 +279,9 @@ def token_probs_by_prompt(vlm, tokens, prompts, candidates=None):
         groups.setdefault(prompt, []).append(i)
     reads, order = [], []
     for prompt, index in groups.items():
-        reads.append(vlm.token_probs(tokens[index], prompt, candidates))
+        rows = tokens[index]
+        inputs = None if coupling is None else coupling.reader_inputs(vlm, rows)  # the layout Φ was fitted on
+        reads.append(vlm.token_probs(rows, prompt, candidates, inputs=inputs))
         order += index
     back = torch.argsort(torch.tensor(order))
 
@@ -292,7 +295,8 @@ def token_probs_by_prompt(vlm, tokens, prompts, candidates=None):
 def _slot_distribution(vlm, coupling, x0, condition, pair, captions):
     """The VLM's next-token distribution at the pair's slot, reading x̂0 through Φ; one prompt per caption."""
     tokens = coupling.read(x0, condition)
-    return token_probs_by_prompt(vlm, tokens, [slot_prefix(pair, c) for c in captions]).vocab.float().cpu()
+    prompts = [slot_prefix(pair, c) for c in captions]
+    return token_probs_by_prompt(vlm, tokens, prompts, coupling=coupling).vocab.float().cpu()
 
 
 # -------------------------------------------------------------------------------------------------- bank

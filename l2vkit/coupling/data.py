@@ -176,6 +176,7 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
     rng = torch.Generator().manual_seed(int(seed))
     parts = {name: [] for name in _FIELDS}
     bar = tqdm(total=len(videos), desc="coupling data", disable=not progress)
+    layout = None
     with torch.no_grad():
         for start in range(0, len(videos), batch):
             chunk = videos[start:start + batch]
@@ -184,6 +185,8 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
             z0 = generator.encode(chunk).float()
             decoded = generator.decode(z0) if target == "decoded" else chunk
             parts["targets"].append(vlm.visual_tokens(decoded).float().cpu())
+            if layout is None:  # the token grid of the clips, so that Φ's output can be read without inputs=
+                layout = vlm.layout_record(decoded[:1])
             parts["embeds"].append(condition.embeds.float().cpu())
             mask = condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2])
             parts["mask"].append(mask.bool().cpu())
@@ -210,6 +213,7 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
     bar.close()
     data = {name: torch.cat(values) for name, values in parts.items()}
     meta = {"vlm": vlm_identity(vlm), "generator": generator_identity(generator), "seed": int(seed),
+            "token_layout": layout or {},
             "sigmas_per_video": sigmas_per_video, "max_sigma": max_sigma, "include_clean": include_clean,
             "levels": None if levels is None else [float(x) for x in levels], "target": target}
     return CouplingData(**data, captions=list(captions), meta=meta)

@@ -105,7 +105,13 @@ class CouplingResult:
             The distribution over the vocabulary and over ``candidates`` (:class:`l2vkit.vlm.base.TokenProbs`).
         """
         tokens = self.read(z, condition, merge=merge, vlm=vlm, generator=generator)
-        return vlm.token_probs(tokens.to(vlm.device, vlm.dtype), prompt, candidates)
+        inputs = self.reader_inputs(vlm, tokens)
+        return vlm.token_probs(tokens.to(vlm.device, vlm.dtype), prompt, candidates, inputs=inputs)
+
+    def reader_inputs(self, vlm, tokens) -> dict | None:
+        """The ``inputs=`` with which ``vlm`` reads Φ's output ``tokens``: the token layout of the clips Φ was fitted
+        on (recorded in ``meta["data"]["token_layout"]``), or ``None`` (the VLM's own layout, e.g. older couplings)."""
+        return vlm.layout_inputs((self.meta.get("data") or {}).get("token_layout"), tokens)
 
     # ------------------------------------------------------------------------------------------- save / load
     def header(self) -> dict:

@@ -159,6 +159,18 @@ class VideoVLM:
         """Width D of the visual tokens z_Ω (the language model's embedding width)."""
         return self.model.get_input_embeddings().weight.shape[1]
 
+    # ------------------------------------------------------- external tokens: the layout of the clips they stand for
+    def layout_record(self, video) -> dict:
+        """What a reader of external visual tokens must know about the clips they stand for, as JSON: e.g. Qwen's
+        token grid. A coupling records it when it is fitted (:func:`l2vkit.coupling.build_coupling_data`), so reading
+        its output needs no ``inputs=``. Families whose layout follows from their settings record nothing."""
+        return {}
+
+    def layout_inputs(self, record: dict | None, z) -> dict | None:
+        """The ``inputs=`` of :meth:`token_probs` for external tokens ``z`` (B, N, D) from a :meth:`layout_record`;
+        ``None`` when the record is empty (the family's own layout is used)."""
+        return None
+
     # ----------------------------------------------- the reading pipeline step by step (for training and evaluation)
     def encode_inputs(self, inputs: dict):
         """z_Ω of preprocessed ``inputs``: one call of the vision encoder and projector (the family's ``_encode``)."""

@@ -55,6 +55,23 @@ class QwenVLM(VideoVLM):
             "video_grid_thw": torch.tensor(grids, device=self.device),
         }
 
+    def layout_record(self, video) -> dict:
+        """The (t, h, w) patch grid of ``video`` (one clip, or the first of a batch) under this VLM's preprocessing."""
+        clip = video[:1] if getattr(video, "ndim", 0) == 5 else video
+        return {"video_grid_thw": [int(v) for v in self.pixel_inputs(clip)["video_grid_thw"][0].tolist()]}
+
+    def layout_inputs(self, record: dict | None, z) -> dict | None:
+        import torch
+
+        if not record or "video_grid_thw" not in record:
+            return None
+        grid = tuple(record["video_grid_thw"])
+        tokens = grid[0] * grid[1] * grid[2] // self.preprocess["merge_size"] ** 2
+        if tokens != z.shape[1]:
+            raise ValueError(f"{z.shape[1]} visual tokens, but the recorded clips had the grid {grid} ({tokens} "
+                             "tokens); the tokens come from another VLM or preprocessing")
+        return {"video_grid_thw": torch.tensor([grid] * z.shape[0], device=z.device)}
+
     def _token_layout(self, z) -> dict:
         """Recover the (t, h, w) patch grid for N externally supplied tokens from the preprocessing settings."""
         import torch

@@ -132,7 +132,7 @@ def _pair_probabilities(vlm, coupling, latents, condition, caption: str, pairs, 
         for name in pairs:
             spec = concepts.spec(name)
             read = vlm.token_probs(tokens.to(vlm.device, vlm.dtype), slot_prefix(spec, caption),
-                                   [spec.source, spec.target])
+                                   [spec.source, spec.target], inputs=coupling.reader_inputs(vlm, tokens))
             for b in range(latents.shape[0]):
                 out[b][name] = {w: float(p) for w, p in zip(read.words, read.candidates[b].tolist())}
     return out

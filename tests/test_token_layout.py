@@ -1,0 +1,31 @@
+"""A coupling records the VLM's token layout of the clips it was fitted on, so its output can be read by a VLM whose
+preprocessing settings, like the published Qwen checkpoints', do not fix a grid (no ``num_frames``)."""
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.mark.integration
+def test_a_hub_style_qwen_reads_the_couplings_output_without_inputs(tmp_path):
+    from l2vkit.coupling import CouplingResult, build_coupling_data, fit_coupling
+    from l2vkit.testing import tiny_qwen2_vl
+    from l2vkit.testing_generators import tiny_generator
+
+    vlm = tiny_qwen2_vl()
+    del vlm.preprocess["num_frames"]  # as a hub folder without video_preprocessor_config.json has it
+    generator = tiny_generator("wan")
+    videos = np.random.default_rng(0).integers(0, 256, (2, 9, 16, 16, 3), dtype=np.uint8)
+    data = build_coupling_data(vlm, generator, videos, ["a red circle", "a blue square"], progress=False)
+    assert data.meta["token_layout"] == {"video_grid_thw": [5, 4, 4]}  # 9 frames → 5 temporal patches, 16 px → 4
+    coupling = fit_coupling(vlm, generator, data, steps={"global": 2, "local": 0, "rho": 0}, progress=False,
+                            width=32, mixer_depth=1, local_depth=1, projections=8)
+    z, pi = data.latents[:2], data.embeds[data.video_index[:2]]
+    with pytest.raises(ValueError, match="cannot place 20 external tokens"):
+        vlm.token_probs(coupling.read(z, pi), "a", ["red", "blue"])  # the failure the issue reports
+    read = coupling.token_probs(vlm, z, pi, "a", ["red", "blue"])
+    assert read.candidates.shape == (2, 2) and torch.isfinite(read.vocab).all()
+    coupling.save_pretrained(tmp_path / "phi")
+    again = CouplingResult.from_pretrained(tmp_path / "phi", vlm=vlm, generator=generator)
+    assert torch.allclose(again.token_probs(vlm, z, pi, "a", ["red", "blue"]).candidates, read.candidates)
+    with pytest.raises(ValueError, match=r"20 visual tokens, but the recorded clips had the grid \(5, 8, 8\)"):
+        vlm.layout_inputs({"video_grid_thw": [5, 8, 8]}, coupling.read(z, pi))
