@@ -137,25 +137,11 @@ def demo_preset(vlm_id: str, generator_id: str):
 
 
 def load_models(vlm_id: str, generator_id: str):
-    """The VLM and generator; a model that needs a GPU on a machine without one stops with the memory plan."""
-    import torch
-
+    """The VLM and generator of the demo's preset (:func:`demo_preset` refuses other models before this)."""
     from .generator import VideoGenerator
-    from .presets import HUB, preset_for
     from .quiet import quiet_loading
     from .vlm import VideoVLM
 
-    if preset_for(generator=generator_id) is HUB and not torch.cuda.is_available():
-        from .generator.memory import plan_memory
-
-        try:  # the size a generator samples when not told otherwise (Wan's; the plan says which family it is)
-            plan = plan_memory(generator_id, VideoGenerator.default_frames, VideoGenerator.default_height,
-                               VideoGenerator.default_width, "float16", verbose=False)
-            detail = f" (memory plan: {plan})"
-        except Exception as err:  # the plan itself may need a download; the message must still be one line
-            detail = f" (no memory plan: {err})"
-        raise RuntimeError(f"{generator_id} needs a CUDA GPU; this machine has none{detail}. Run the demo on the "
-                           "toy world (no --vlm/--generator) or on a GPU runtime")
     with quiet_loading():
         return VideoVLM.from_pretrained(vlm_id), VideoGenerator.from_pretrained(generator_id)
 

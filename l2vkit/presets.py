@@ -137,15 +137,17 @@ def _local_folder(model: str) -> Path | None:
     return folder
 
 
+def _owner(model: str, owns) -> Preset | None:
+    """The first preset for which ``owns(preset, model)`` holds, when ``model`` is a folder that can be in a preset's
+    own layout (see :func:`_local_folder`)."""
+    if _local_folder(model) is None:
+        return None
+    return next((preset for preset in map(get_preset, available_presets()) if owns(preset, model)), None)
+
+
 def preset_for_generator_folder(folder) -> Preset | None:
     """The preset whose generator layout ``folder`` holds (its ``generator_marker`` file), if any."""
-    if _local_folder(str(folder)) is None:
-        return None
-    for name in available_presets():
-        preset = get_preset(name)
-        if preset.generator_marker and preset.owns_generator(str(folder)):
-            return preset
-    return None
+    return _owner(str(folder), Preset.owns_generator)
 
 
 def preset_for(*, generator: str | None = None, vlm: str | None = None) -> Preset:
@@ -156,12 +158,9 @@ def preset_for(*, generator: str | None = None, vlm: str | None = None) -> Prese
     """
     found = []
     if generator is not None:
-        found.append(get_preset(generator) or preset_for_generator_folder(generator))
+        found.append(get_preset(generator) or _owner(generator, Preset.owns_generator))
     if vlm is not None:
-        by_name = get_preset(vlm)
-        if by_name is None and _local_folder(vlm) is not None:
-            by_name = next((get_preset(n) for n in available_presets() if get_preset(n).owns_vlm(vlm)), None)
-        found.append(by_name)
+        found.append(get_preset(vlm) or _owner(vlm, Preset.owns_vlm))
     if found and found[0] is not None and all(p is found[0] for p in found):
         return found[0]
     return HUB

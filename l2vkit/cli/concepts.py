@@ -8,8 +8,8 @@ from __future__ import annotations
 import math
 import time
 
-from .common import (EXIT_CODES, add_video_options, default_file, existing_file, forget_checkpoint, one_line_warnings,
-                     open_generator, open_vlm, positive, resolve_pair_name, safetensors_out, video_settings)
+from .common import (EXIT_CODES, add_video_options, default_file, forget_checkpoint, one_line_warnings, open_generator,
+                     open_vlm, positive, resolve_pair_name, safetensors_out, video_settings)
 
 #: option → (setting key, type, what it is)
 SETTINGS = {
@@ -121,8 +121,8 @@ def train(args) -> int:
     generator_preset = preset_for(generator=args.generator)
     shared = preset_for(generator=args.generator, vlm=args.vlm)  # artifacts fitted for both models
     settings = settings_for(args, generator_preset)
-    pairs_file = existing_file(args.pairs, "pairs") if args.pairs else default_file(
-        None, generator_preset.pairs_file, "--pairs", "pairs", "a YAML file of contrast pairs")
+    pairs_file = default_file(args.pairs, generator_preset.pairs_file, "--pairs", "pairs",
+                              "a YAML file of contrast pairs")
     vocabulary = generator_preset.vocabulary() if generator_preset.vocabulary else None
     pairs = load_pairs(pairs_file, vocabulary=vocabulary)
     if args.only:

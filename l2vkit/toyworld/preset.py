@@ -5,7 +5,10 @@ so the core never names the toy world."""
 from __future__ import annotations
 
 from ..presets import Preset
+from .attributes import ATTRIBUTE_VALUES, caption, random_attributes, toy_captions
+from .measure import measure_or_none
 from .train_concepts import TOY_SETTINGS, train_toy
+from .train_coupling import fit_toy
 
 
 def _data(name: str):
@@ -24,38 +27,16 @@ def _load_generator(folder=None, *, device=None, dtype=None):
     return load_generator(folder=folder, device=device, dtype=dtype)
 
 
-def _captions(pair, count: int, *, seed: int = 0) -> list[str]:
-    from .attributes import toy_captions
-
-    return toy_captions(pair, count, seed=seed)
-
-
 def read_attributes(video) -> dict | None:
     """The attributes read from the video's pixels as a dict, or ``None`` when no object can be found."""
-    from .measure import measure_or_none
-
     found = measure_or_none(video)
     return None if found is None else found.as_dict()
 
 
-def _fit_coupling(out, **options):
-    from .train_coupling import fit_toy
-
-    return fit_toy(out, **options)
-
-
 def _demo_caption(specs, seed: int) -> str:
     """A random toy caption with every pair's source word in its slot."""
-    from .attributes import caption, random_attributes
-
     attributes = random_attributes(50_000 + seed)
     return caption(attributes.replace(**{s.slot: s.source for s in specs}))
-
-
-def _vocabulary():
-    from .attributes import ATTRIBUTE_VALUES
-
-    return ATTRIBUTE_VALUES
 
 
 TOY = Preset(name="toy", vlm_folder=_vlm_folder, load_generator=_load_generator,
@@ -65,5 +46,5 @@ TOY = Preset(name="toy", vlm_folder=_vlm_folder, load_generator=_load_generator,
              pairs_file=lambda: _data("contrast_pairs.yaml"),
              coupling_file=lambda: _data("toy_coupling.safetensors"),
              concepts_file=lambda: _data("toy_concepts.safetensors"),
-             captions=_captions, measure=read_attributes, vocabulary=_vocabulary,
-             fit_coupling=_fit_coupling, train_concepts=train_toy, demo_caption=_demo_caption)
+             captions=toy_captions, measure=read_attributes, vocabulary=lambda: ATTRIBUTE_VALUES,
+             fit_coupling=fit_toy, train_concepts=train_toy, demo_caption=_demo_caption)
