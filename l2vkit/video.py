@@ -132,6 +132,15 @@ def read_video(path) -> np.ndarray:
     return np.stack(frames)
 
 
+def video_fps(path) -> float | None:
+    """The frame rate a video file declares (its stream's average rate), or ``None`` when it declares none."""
+    import av
+
+    with av.open(str(path)) as container:
+        rate = container.streams.video[0].average_rate
+    return float(rate) if rate else None
+
+
 def _named(videos) -> dict[str, np.ndarray]:
     if isinstance(videos, Mapping):
         return {str(k): as_uint8_video(v, name=str(k)) for k, v in videos.items()}

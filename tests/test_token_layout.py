@@ -16,7 +16,7 @@ def test_a_hub_style_qwen_reads_the_couplings_output_without_inputs(tmp_path):
     generator = tiny_generator("wan")
     videos = np.random.default_rng(0).integers(0, 256, (2, 9, 16, 16, 3), dtype=np.uint8)
     data = build_coupling_data(vlm, generator, videos, ["a red circle", "a blue square"], progress=False)
-    assert data.meta["token_layout"] == {"video_grid_thw": [5, 4, 4]}  # 9 frames → 5 temporal patches, 16 px → 4
+    assert data.meta["token_layout"] == {"video_grid_thw": [5, 4, 4], "token_grid": [5, 2, 2]}  # 9 frames → 5 temporal patches, 16 px → 4
     coupling = fit_coupling(vlm, generator, data, steps={"global": 2, "local": 0, "rho": 0}, progress=False,
                             width=32, mixer_depth=1, local_depth=1, projections=8)
     z, pi = data.latents[:2], data.embeds[data.video_index[:2]]

@@ -44,6 +44,14 @@ def add_parser(sub) -> None:
                           "(default: outputs/cache)")
     fit.add_argument("--table", action="store_true",
                      help="toy world only: print the full ablation table (refits ρ-OT for P=50 and 200; slower)")
+    fit.add_argument("--phi-width", type=int, default=None, metavar="N",
+                     help="with --data: Φ's channel width (default: 512, as python -m l2vkit.coupling.plan plans)")
+    fit.add_argument("--mixer-depth", type=int, default=None, metavar="N",
+                     help="with --data: Φ_Ω1's mixer blocks (default: 24, the paper's)")
+    fit.add_argument("--local-depth", type=int, default=None, metavar="N",
+                     help="with --data: Φ_Ω2's transformer layers (default: 12, the paper's)")
+    fit.add_argument("--batch-size", type=int, default=None, metavar="N",
+                     help="with --data: samples per training step (default: 8; the ρ-OT stage takes half)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     add_video_options(fit, sampling=False)
     fit.set_defaults(func=run)
@@ -61,6 +69,9 @@ def fit(args) -> int:
 
     positive(args.videos, "--videos")
     positive(args.eval_videos, "--eval-videos")
+    for value, flag in ((args.phi_width, "--phi-width"), (args.mixer_depth, "--mixer-depth"),
+                        (args.local_depth, "--local-depth"), (args.batch_size, "--batch-size")):
+        positive(value, flag)
     steps = {}
     for stage, value in (("global", args.steps_global), ("local", args.steps_local), ("rho", args.steps_rho)):
         if positive(value, f"--steps-{stage}", zero=True) is not None:
@@ -91,8 +102,13 @@ def fit(args) -> int:
     data.meta["videos_folder"] = str(Path(args.data).resolve())
     built = time.perf_counter()
     checkpoint = out.with_name(out.stem + ".train_state.pt")
+    from ..coupling.plan import REAL_BATCHES, REAL_SIZES
+
+    sizes = {**REAL_SIZES, **{key: value for key, value in (("width", args.phi_width), ("mixer_depth", args.mixer_depth),
+                                                            ("local_depth", args.local_depth)) if value}}
+    batch = args.batch_size or REAL_BATCHES["batch_size"]
     result = fit_coupling(vlm, generator, data, steps=steps or None, seed=args.seed, checkpoint=checkpoint,
-                          progress=progress)
+                          progress=progress, batch_size=batch, rho_batch_size=max(1, batch // 2), **sizes)
     result.meta["data_seconds"] = round(built - started, 1)
     saved = result.save(out)
     forget_checkpoint(checkpoint)

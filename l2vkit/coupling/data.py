@@ -173,6 +173,8 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
         raise ValueError(f"max_sigma={max_sigma}; expected 0 < max_sigma ≤ 1")
     if levels is not None and (len(levels) == 0 or any(not 0 <= s <= 1 for s in levels)):
         raise ValueError(f"levels={list(levels)}; expected noise levels σ in [0, 1]")
+    if getattr(vlm, "video_fps", None) is None and getattr(generator, "fps", None):
+        vlm.video_fps = generator.fps  # the VLM reads the generator's clips, made at the generator's frame rate
     rng = torch.Generator().manual_seed(int(seed))
     parts = {name: [] for name in _FIELDS}
     bar = tqdm(total=len(videos), desc="coupling data", disable=not progress)

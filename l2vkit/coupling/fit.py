@@ -14,9 +14,16 @@ DEFAULT_STEPS = {"global": 2000, "local": 600, "rho": 200}
 
 
 def config_for(vlm, generator, data, **overrides) -> CouplingConfig:
-    """A :class:`CouplingConfig` sized from the data (latent shape, π width, z_Ω tokens and width)."""
+    """A :class:`CouplingConfig` sized from the data (latent shape, π width, z_Ω tokens and width) and laid out on
+    the VLM's token grid of the clips (recorded in the data, else asked of ``vlm``)."""
+    tokens = int(data.targets.shape[1])
+    record = data.meta.get("token_layout") or {}
+    grid = record.get("token_grid")
+    if grid is None and vlm is not None:
+        grid = vlm.token_grid(record, tokens)
+    overrides.setdefault("token_grid", grid)
     return CouplingConfig(latent_shape=tuple(data.latents.shape[1:]), text_dim=int(data.embeds.shape[-1]),
-                          tokens=int(data.targets.shape[1]), token_dim=int(data.targets.shape[2]), **overrides)
+                          tokens=tokens, token_dim=int(data.targets.shape[2]), **overrides)
 
 
 def stage_losses(model, batch, stage: str):
@@ -59,7 +66,7 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
                  batch_size: int = 64, rho_batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
                  checkpoint: str | Path | None = None,
                  checkpoint_every: int = 250, condition_swap: float = 0.5, progress: bool = True, device=None,
-                 **config_overrides):
+                 gradient_checkpointing: bool | None = None, **config_overrides):
     """Fit Φ on :class:`~l2vkit.coupling.data.CouplingData` and return a :class:`CouplingResult`.
 
     Stages run in order — Φ_Ω1 (MSE to z_Ω), Φ_Ω2 (Gram loss), ρ-OT projections (MSE + Gram of z̃_Ω, branches
@@ -97,6 +104,10 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
         Show a progress bar.
     device : str or torch.device, optional
         Where training runs (the CPU by default).
+    gradient_checkpointing : bool, optional
+        Recompute activations in the backward pass (less memory, about a third more compute); by default on for
+        large grids (:func:`~l2vkit.coupling.networks.needs_checkpointing`), which is what
+        ``python -m l2vkit.coupling.plan`` assumes.
     **config_overrides
         :class:`~l2vkit.coupling.networks.CouplingConfig` fields, when ``config`` is not given.
 
@@ -120,7 +131,7 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     from ..provenance import provenance
     from ..training import load_state, save_state, warmup_cosine
     from ..provenance import generator_identity, vlm_identity
-    from .networks import Coupling
+    from .networks import Coupling, needs_checkpointing
 
     data.validate()
     if len(data) < 2:
@@ -137,6 +148,9 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     config = config or config_for(vlm, generator, data, **config_overrides)
     device = torch.device(device or "cpu")
     model = Coupling(config, seed=seed).to(device)
+    if gradient_checkpointing is None:
+        gradient_checkpointing = needs_checkpointing(config)
+    model.gradient_checkpointing(gradient_checkpointing)
     model.token_mean.copy_(data.targets.mean((0, 1)))
     model.token_std.copy_(data.targets.std((0, 1)).clamp_min(1e-6))
     rng = torch.Generator().manual_seed(seed)
@@ -202,10 +216,11 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     bar.close()
     model.requires_grad_(False)
     model.eval()
+    model.gradient_checkpointing(False)
     meta = provenance(vlm=vlm_identity(vlm) if vlm is not None else data.meta.get("vlm"),
                       generator=generator_identity(generator) if generator is not None else data.meta.get("generator"),
                       seed=seed, steps=steps, batch_size=batch_size, rho_batch_size=rho_batch_size, lr=lr,
-                      condition_swap=condition_swap,
+                      condition_swap=condition_swap, gradient_checkpointing=bool(gradient_checkpointing),
                       data={k: v for k, v in data.meta.items() if k not in ("vlm", "generator")},
                       samples=len(data), videos=data.videos,
                       fit_seconds=round(time.perf_counter() - started, 1))

@@ -12,8 +12,12 @@ import math
 import torch
 from torch import nn
 
+from .mixers import pool_condition  # noqa: F401  (importable from here as before)
+
 #: How the branches are combined into z̃_Ω. "rho_ot" is the method; the others are the paper's ablations.
 MERGES = ("rho_ot", "rho_ot_sorted", "global", "local", "mean")
+#: Φ_Ω1's architectures (:mod:`l2vkit.coupling.mixers`); couplings saved before "factorised" existed are "dense".
+ARCHITECTURES = ("factorised", "dense")
 #: Merges that need the local branch, i.e. E_Ω(D_Ξ(z)) — a decode and a VLM encode per read.
 NEEDS_LOCAL = ("rho_ot", "rho_ot_sorted", "local", "mean")
 
@@ -22,7 +26,11 @@ NEEDS_LOCAL = ("rho_ot", "rho_ot_sorted", "local", "mean")
 class CouplingConfig:
     """Sizes of Φ. ``latent_shape`` (C, F, h, w), ``text_dim`` E, ``tokens`` N and ``token_dim`` D of z_Ω.
 
-    Paper depths are 24 (mixer) and 12 (transformer); the toy defaults are much smaller.
+    ``token_grid`` (t, h, w) is how the VLM lays its N tokens out (t·h·w = N, raster order; e.g. Qwen's merged patch
+    grid); Φ_Ω1 resamples the latent patch grid onto it. Without it the N tokens are treated as one row (1, 1, N),
+    which works for any VLM but places tokens less well. ``architecture``: ``"factorised"`` (linear in the token
+    counts) or ``"dense"`` (the first release's, quadratic; see :mod:`l2vkit.coupling.mixers`). Paper depths are 24
+    (mixer) and 12 (transformer); the toy defaults are much smaller.
     """
 
     latent_shape: tuple
@@ -38,9 +46,19 @@ class CouplingConfig:
     reg: float = 0.05
     sinkhorn_iters: int = 10
     merge: str = "rho_ot"
+    architecture: str = "factorised"
+    token_grid: tuple | None = None
+    out_depth: int = 1
 
     def __post_init__(self):
         self.latent_shape = tuple(int(s) for s in self.latent_shape)
+        if self.token_grid is not None:
+            self.token_grid = tuple(int(s) for s in self.token_grid)
+            if len(self.token_grid) != 3 or math.prod(self.token_grid) != self.tokens:
+                raise ValueError(f"token_grid={self.token_grid} does not hold the VLM's {self.tokens} tokens; expected "
+                                 "(t, h, w) with t·h·w = tokens")
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture={self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
         self.patch = tuple(int(p) for p in self.patch)
         if len(self.latent_shape) != 4:
             raise ValueError(f"latent_shape={self.latent_shape}; expected (C, F, h, w)")
@@ -52,79 +70,39 @@ class CouplingConfig:
             raise ValueError("projections and sinkhorn_iters must be ≥ 1 and reg > 0")
 
     @property
+    def latent_grid(self) -> tuple:
+        """(T, H, W): the latent patch grid Φ_Ω1 mixes."""
+        return tuple(s // p for s, p in zip(self.latent_shape[1:], self.patch))
+
+    @property
     def latent_tokens(self) -> int:
-        f, h, w = (s // p for s, p in zip(self.latent_shape[1:], self.patch))
-        return f * h * w
+        return math.prod(self.latent_grid)
+
+    @property
+    def output_grid(self) -> tuple:
+        """(t, h, w): the VLM's token grid Φ_Ω1 writes (``token_grid``, else one row of N tokens)."""
+        return self.token_grid or (1, 1, self.tokens)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
+def needs_checkpointing(cfg: CouplingConfig) -> bool:
+    """Whether fitting Φ of ``cfg`` recomputes activations (gradient checkpointing) by default: above 2,048 latent
+    patches or 512 VLM tokens, where stored activations would dominate training memory (the toy world is far below)."""
+    return cfg.latent_tokens > 2048 or cfg.tokens > 512
+
+
 def patchify(z, patch):
     """(B, C, F, h, w) → (B, F/pf · h/ph · w/pw, C · pf · ph · pw) non-overlapping latent patches."""
-    b, c, f, h, w = z.shape
-    pf, ph, pw = patch
-    z = z.reshape(b, c, f // pf, pf, h // ph, ph, w // pw, pw)
-    return z.permute(0, 2, 4, 6, 1, 3, 5, 7).reshape(b, (f // pf) * (h // ph) * (w // pw), c * pf * ph * pw)
+    from .mixers import patch_grid
 
-
-def pool_condition(embeds, mask):
-    """Masked mean of π over its tokens: (B, L, E) → (B, E)."""
-    if mask is None:
-        return embeds.mean(1)
-    m = mask.to(embeds.dtype).unsqueeze(-1)
-    return (embeds * m).sum(1) / m.sum(1).clamp_min(1.0)
+    return patch_grid(z, patch).flatten(1, 3)
 
 
 def gram(tokens):
     """H(z) = z zᵀ / D: pairwise token inner products, (B, N, D) → (B, N, N)."""
     return tokens @ tokens.transpose(1, 2) / tokens.shape[-1]
-
-
-class _MixerBlock(nn.Module):
-    """Token-mixing MLP then channel-mixing MLP, each pre-normed and modulated (FiLM) by the pooled condition."""
-
-    def __init__(self, tokens: int, width: int):
-        super().__init__()
-        self.norm1 = nn.LayerNorm(width, elementwise_affine=False)
-        self.tokens = nn.Sequential(nn.Linear(tokens, 2 * tokens), nn.GELU(), nn.Linear(2 * tokens, tokens))
-        self.norm2 = nn.LayerNorm(width, elementwise_affine=False)
-        self.channels = nn.Sequential(nn.Linear(width, 2 * width), nn.GELU(), nn.Linear(2 * width, width))
-        self.film = nn.Linear(width, 4 * width)
-        nn.init.zeros_(self.film.weight)
-        nn.init.zeros_(self.film.bias)
-
-    def forward(self, x, c):
-        s1, b1, s2, b2 = self.film(c).unsqueeze(1).chunk(4, dim=-1)
-        h = self.norm1(x) * (1 + s1) + b1
-        x = x + self.tokens(h.transpose(1, 2)).transpose(1, 2)
-        h = self.norm2(x) * (1 + s2) + b2
-        return x + self.channels(h)
-
-
-class GlobalBranch(nn.Module):
-    """Φ_Ω1: an MLP-Mixer over latent patches conditioned on π, mapped to N tokens of width D (MSE-trained)."""
-
-    def __init__(self, cfg: CouplingConfig):
-        super().__init__()
-        c = cfg.latent_shape[0]
-        self.patch = cfg.patch
-        n_in = cfg.latent_tokens
-        self.embed = nn.Linear(c * math.prod(cfg.patch), cfg.width)
-        self.position = nn.Parameter(torch.zeros(1, n_in, cfg.width))
-        self.condition = nn.Sequential(nn.Linear(cfg.text_dim, cfg.width), nn.GELU(), nn.Linear(cfg.width, cfg.width))
-        self.blocks = nn.ModuleList(_MixerBlock(n_in, cfg.width) for _ in range(cfg.mixer_depth))
-        self.to_tokens = nn.Linear(n_in, cfg.tokens)  # mixes latent positions into the VLM's token positions
-        self.norm = nn.LayerNorm(cfg.width)
-        self.out = nn.Linear(cfg.width, cfg.token_dim)
-
-    def forward(self, z, embeds, mask=None):
-        x = self.embed(patchify(z, self.patch)) + self.position
-        c = self.condition(pool_condition(embeds, mask))
-        for block in self.blocks:
-            x = block(x, c)
-        x = self.to_tokens(x.transpose(1, 2)).transpose(1, 2)
-        return self.out(self.norm(x))
 
 
 class LocalBranch(nn.Module):
@@ -154,6 +132,9 @@ class RhoOT(nn.Module):
     tokens placed at the local branch's positions.
     """
 
+    #: Recompute each chunk of plans in the backward pass (``Coupling.gradient_checkpointing``)
+    checkpoint = False
+
     def __init__(self, cfg: CouplingConfig, generator: torch.Generator | None = None):
         super().__init__()
         self.reg = cfg.reg
@@ -172,7 +153,7 @@ class RhoOT(nn.Module):
         b = torch.einsum("bnd,pd->bpn", z2, t2)
         if sorted_plan:
             return sorted_transport(z1, a, b)
-        return entropic_transport(z1, a, b, self.reg, n_iter=self.iters)
+        return entropic_transport(z1, a, b, self.reg, n_iter=self.iters, checkpoint=self.checkpoint)
 
 
 class Coupling(nn.Module):
@@ -182,11 +163,20 @@ class Coupling(nn.Module):
         super().__init__()
         self.cfg = cfg
         torch.manual_seed(seed)  # module initialisers draw from the global generator; fix it for reproducibility
-        self.global_branch = GlobalBranch(cfg)
+        from .mixers import BRANCHES
+
+        self.global_branch = BRANCHES[cfg.architecture](cfg)
         self.local_branch = LocalBranch(cfg)
         self.rho = RhoOT(cfg, torch.Generator().manual_seed(seed))
         self.register_buffer("token_mean", torch.zeros(cfg.token_dim))
         self.register_buffer("token_std", torch.ones(cfg.token_dim))
+
+    def gradient_checkpointing(self, enable: bool = True) -> "Coupling":
+        """Trade compute for memory in training: Φ_Ω1's blocks and ρ-OT's plan chunks are recomputed in the backward
+        pass rather than kept (``fit_coupling`` turns this on for large grids, see :func:`needs_checkpointing`)."""
+        self.global_branch.checkpoint = bool(enable)
+        self.rho.checkpoint = bool(enable)
+        return self
 
     def standardise(self, tokens):
         return (tokens - self.token_mean) / self.token_std

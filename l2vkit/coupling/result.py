@@ -221,13 +221,15 @@ class CouplingResult:
     def _from_parts(cls, tensors, header, source, *, vlm, generator, device) -> "CouplingResult":
         from .networks import Coupling
 
-        config = CouplingConfig(**header["config"])
+        # files written before Φ_Ω1 had a choice of architecture hold the dense mixer
+        config = CouplingConfig(**{"architecture": "dense", **header["config"]})
         model = Coupling(config)
         try:
             model.load_state_dict(tensors)
         except RuntimeError as err:
             raise ValueError(f"{source}: weights do not match its own header ({str(err).splitlines()[0]})") from None
-        result = cls(model.eval().to(device or "cpu"), config, header["meta"], header.get("history", []))
+        result = cls(model.eval().requires_grad_(False).to(device or "cpu"), config, header["meta"],
+                     header.get("history", []))
         result.check_models(vlm=vlm, generator=generator)
         return result
 

@@ -66,6 +66,8 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
     default_text_len = 512
     default_steps = 50
     default_guidance = 5.0
+    #: frames per second of the videos it makes (``None``: unknown); VLMs that sample frames by time use it
+    fps = None
 
     def __init__(self, pipe, *, model_id: str | None = None, revision: str | None = None, frames: int | None = None,
                  height: int | None = None, width: int | None = None, text_len: int | None = None,

@@ -16,6 +16,8 @@ from .base import Condition, VideoGenerator, register
 @register("LTXPipeline")
 class LTXGenerator(VideoGenerator):
     family = "ltx"
+    #: frames per second of the videos it makes (LTX-Video's pipelines default to frame_rate=25)
+    fps = 25
     default_frames = 161
     default_height = 512
     default_width = 704

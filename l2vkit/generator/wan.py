@@ -15,6 +15,8 @@ from .base import Condition, VideoGenerator, register
 @register("WanPipeline")
 class WanGenerator(VideoGenerator):
     family = "wan"  # the base class's defaults are WanPipeline's own (81×480×832, 50 steps, guidance 5)
+    #: frames per second of the videos it makes (Wan2.1 writes 16 fps; Wan2.2 TI2V-5B writes 24)
+    fps = 16
 
     @classmethod
     def component_dtypes(cls, dtype):

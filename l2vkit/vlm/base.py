@@ -160,11 +160,21 @@ class VideoVLM:
         return self.model.get_input_embeddings().weight.shape[1]
 
     # ------------------------------------------------------- external tokens: the layout of the clips they stand for
+    #: Frame rate of the clips given to :meth:`visual_tokens` (families that sample frames by time use it);
+    #: ``build_coupling_data`` sets it from the generator when it is unset.
+    video_fps: float | None = None
+
     def layout_record(self, video) -> dict:
         """What a reader of external visual tokens must know about the clips they stand for, as JSON: e.g. Qwen's
         token grid. A coupling records it when it is fitted (:func:`l2vkit.coupling.build_coupling_data`), so reading
         its output needs no ``inputs=``. Families whose layout follows from their settings record nothing."""
         return {}
+
+    def token_grid(self, record: dict | None, tokens: int) -> tuple | None:
+        """(t, h, w) with t·h·w = ``tokens``: how this family lays out the visual tokens of the clips a
+        :meth:`layout_record` describes, in raster order — the grid Φ_Ω1 writes. ``None`` when the tokens are no
+        such grid (then Φ treats them as one row)."""
+        return None
 
     def layout_inputs(self, record: dict | None, z) -> dict | None:
         """The ``inputs=`` of :meth:`token_probs` for external tokens ``z`` (B, N, D) from a :meth:`layout_record`;

@@ -9,19 +9,20 @@ PREPROCESSOR_FILES = ("video_preprocessor_config.json", "preprocessor_config.jso
 
 
 def load_preprocess(model_id: str, revision: str | None = None) -> dict:
-    """The video processor settings of a local folder or a hub id (the first of ``PREPROCESSOR_FILES`` found)."""
+    """The video processor settings of a local folder or a hub id (the first of ``PREPROCESSOR_FILES`` found), with
+    ``"_source"`` naming the file they came from (a family may then fall back to its video defaults)."""
     folder = Path(model_id)
     if folder.is_dir():
         for name in PREPROCESSOR_FILES:
             if (folder / name).exists():
-                return json.loads((folder / name).read_text())
+                return {**json.loads((folder / name).read_text()), "_source": name}
         raise FileNotFoundError(f"{model_id}: none of {', '.join(PREPROCESSOR_FILES)} in the folder")
     from huggingface_hub import hf_hub_download
 
     errors = []
     for name in PREPROCESSOR_FILES:
         try:
-            return json.loads(Path(hf_hub_download(model_id, name, revision=revision)).read_text())
+            return {**json.loads(Path(hf_hub_download(model_id, name, revision=revision)).read_text()), "_source": name}
         except Exception as error:  # the next file, e.g. older repos keep video settings in preprocessor_config.json
             errors.append(f"{name}: {error}")
     raise FileNotFoundError(f"{model_id}: no preprocessor settings found ({'; '.join(errors)})")

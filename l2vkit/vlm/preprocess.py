@@ -25,6 +25,42 @@ def sample_frame_indices(total: int, count: int) -> list[int]:
     return np.linspace(0, total - 1, count).round().astype(int).tolist()
 
 
+def qwen_frame_indices(total: int, *, video_fps: float | None = None, fps: float | None = 2.0,
+                       num_frames: int | None = None, min_frames: int = 4, max_frames: int = 768,
+                       temporal_patch_size: int = 2) -> list[int]:
+    """Qwen2-VL / Qwen2.5-VL's frame sampling (transformers' ``Qwen2VLVideoProcessor.sample_frames``).
+
+    ``num_frames`` (rounded to a multiple of ``temporal_patch_size``) wins over ``fps``; with ``fps`` the count is
+    ``total / video_fps · fps`` clamped to [``min_frames``, min(``max_frames``, ``total``)] and floored to a multiple
+    of ``temporal_patch_size``; indices are ``arange(0, total, total / n).int()``. With neither, every frame.
+    A clip shorter than the count asked raises ``ValueError`` naming both.
+
+    >>> qwen_frame_indices(132, video_fps=24.0)  # bigbuckbunny.mp4: 5.5 s → 11 → 10 frames
+    [0, 13, 26, 39, 52, 66, 79, 92, 105, 118]
+    """
+    if total < 1:
+        raise ValueError("video has no frames")
+    if num_frames is not None:
+        count = round(num_frames / temporal_patch_size) * temporal_patch_size
+    elif fps is not None:
+        if not video_fps:
+            raise ValueError("sampling at fps needs the clip's frame rate; pass video_fps (read from the file's "
+                             "metadata) or num_frames")
+        cap = math.floor(min(max_frames, total) / temporal_patch_size) * temporal_patch_size
+        count = min(max(total / video_fps * fps, min_frames), cap, total)
+        count = math.floor(count / temporal_patch_size) * temporal_patch_size
+    else:
+        return list(range(total))
+    if count > total:
+        raise ValueError(f"the clip has {total} frames but {count} were asked for; pass a longer clip or fewer "
+                         "frames")
+    if count < 1:
+        raise ValueError(f"the clip has {total} frames, fewer than one temporal patch ({temporal_patch_size})")
+    import torch
+
+    return torch.arange(0, total, total / count).int().tolist()  # the official expression, float rounding included
+
+
 def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixels: int) -> tuple[int, int]:
     """Qwen2-VL's rule: round each side to a multiple of ``factor`` and keep the area in [min_pixels, max_pixels]."""
     h_bar = max(factor, round(height / factor) * factor)

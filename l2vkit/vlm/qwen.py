@@ -1,9 +1,18 @@
 """Qwen2-VL, Qwen2.5-VL and Qwen3-VL: flattened 3-D patches, a merger MLP, multimodal rotary positions."""
 from __future__ import annotations
 
+import warnings
+
 from .base import VideoVLM, register
-from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize, qwen_patchify,
-                         resize_frames, sample_frame_indices, smart_resize)
+from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize, qwen_frame_indices,
+                         qwen_patchify, resize_frames, smart_resize)
+
+#: transformers' Qwen2VLVideoProcessor video defaults, with sampling at 2 fps as the model cards use them
+#: (qwen-vl-utils: FPS 2, FPS_MIN_FRAMES 4, FPS_MAX_FRAMES 768, VIDEO_MIN_PIXELS / VIDEO_MAX_PIXELS).
+VIDEO_DEFAULTS = {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 128 * 28 * 28,
+                  "max_pixels": 768 * 28 * 28, "do_sample_frames": True}
+#: The frame rate transformers assumes for a clip whose own is unknown (``VideoMetadata.sampled_fps``).
+ASSUMED_FPS = 24
 
 _MODEL_CLASSES = {
     "qwen2_vl": "Qwen2VLForConditionalGeneration",
@@ -25,40 +34,106 @@ class QwenVLM(VideoVLM):
     def _layout(self):
         return self.CHAT if getattr(self.tokenizer, "chat_template", None) else self.BARE
 
-    def pixel_inputs(self, video) -> dict:
-        """Official Qwen-VL video processing in torch: sample, resize (smart_resize), normalise, patchify."""
+    @property
+    def video_settings(self) -> dict:
+        """The video processing this checkpoint gets: its ``video_preprocessor_config.json``; without one, the video
+        defaults of transformers' ``Qwen2VLVideoProcessor`` with sampling at 2 fps (:data:`VIDEO_DEFAULTS`, the model
+        cards' usage through qwen-vl-utils) — said in a warning, since transformers itself would take the image
+        limits of ``preprocessor_config.json`` and keep every frame. Rules and sources: docs/preprocessing.md."""
+        if getattr(self, "_video_settings", None) is None:
+            p = {k: v for k, v in self.preprocess.items() if k != "_source"}
+            if self.preprocess.get("_source") == "preprocessor_config.json":
+                warnings.warn(f"{self.model_id} has no video_preprocessor_config.json; using Qwen2VLVideoProcessor's "
+                              "video defaults (2 fps, 4–768 frames, 128·28²–768·28² pixels per frame) instead of its "
+                              f"image settings (min_pixels {p.get('min_pixels')}, max_pixels {p.get('max_pixels')})",
+                              UserWarning, stacklevel=3)
+                p = {**p, **VIDEO_DEFAULTS, "size": {"shortest_edge": VIDEO_DEFAULTS["min_pixels"],
+                                                     "longest_edge": VIDEO_DEFAULTS["max_pixels"]}}
+            size = p.get("size") or {}
+            sample = p.get("do_sample_frames", p.get("num_frames") is not None)
+            self._video_settings = {
+                "min_pixels": size.get("shortest_edge", p.get("min_pixels", VIDEO_DEFAULTS["min_pixels"])),
+                "max_pixels": size.get("longest_edge", p.get("max_pixels", VIDEO_DEFAULTS["max_pixels"])),
+                "sample": bool(sample), "num_frames": p.get("num_frames"),
+                "fps": None if p.get("num_frames") else p.get("fps", VIDEO_DEFAULTS["fps"]),
+                "min_frames": p.get("min_frames", VIDEO_DEFAULTS["min_frames"]),
+                "max_frames": p.get("max_frames", VIDEO_DEFAULTS["max_frames"])}
+        return self._video_settings
+
+    def frame_indices(self, total: int, fps: float | None = None) -> list[int] | None:
+        """The frames the official processor keeps of a ``total``-frame clip at ``fps`` (``None``: all of them)."""
+        s = self.video_settings
+        if not s["sample"]:
+            return None
+        if s["fps"] is not None and not fps:
+            warnings.warn(f"the clip's frame rate is unknown; sampling at {s['fps']:g} fps assumes {ASSUMED_FPS} fps "
+                          "(transformers' default). Pass fps= or set vlm.video_fps", UserWarning, stacklevel=3)
+            fps = ASSUMED_FPS
+        return qwen_frame_indices(total, video_fps=fps, fps=s["fps"], num_frames=s["num_frames"],
+                                  min_frames=s["min_frames"], max_frames=s["max_frames"],
+                                  temporal_patch_size=self.preprocess["temporal_patch_size"])
+
+    def pixel_inputs(self, video, *, fps: float | None = None) -> dict:
+        """Official Qwen-VL video processing in torch: sample frames (before any conversion to float), resize
+        (smart_resize), normalise, patchify. ``fps``: the clips' frame rate (default :attr:`video_fps`)."""
         import torch
 
-        p = self.preprocess
-        videos = as_video_tensor(video, device=self.device)
+        p, s = self.preprocess, self.video_settings
+        fps = fps or self.video_fps
         patch, temporal, merge = p["patch_size"], p["temporal_patch_size"], p["merge_size"]
-        size = p.get("size") or {}
-        min_pixels = size.get("shortest_edge", p.get("min_pixels", 128 * 28 * 28))
-        max_pixels = size.get("longest_edge", p.get("max_pixels", 768 * 28 * 28))
-        frames_wanted = p.get("num_frames")
-        pixel_values, grids = [], []
-        for clip in videos:
-            if frames_wanted:
-                clip = clip[sample_frame_indices(clip.shape[0], frames_wanted)]
-            frames = clip.permute(0, 3, 1, 2)  # (T, 3, H, W)
-            h, w = smart_resize(frames.shape[-2], frames.shape[-1], patch * merge, min_pixels, max_pixels)
+        pixel_values, grids, seconds = [], [], []
+        for clip in _clips(video):
+            total = len(clip)
+            index = self.frame_indices(total, fps)
+            if index is not None:
+                clip = clip[index]
+            frames = as_video_tensor(clip, device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)
+            h, w = smart_resize(frames.shape[-2], frames.shape[-1], patch * merge, s["min_pixels"], s["max_pixels"])
             frames = resize_frames(frames, (h, w)) if p.get("do_resize", True) else frames
             if p.get("do_normalize", True):
                 frames = normalize(frames, p.get("image_mean", OPENAI_CLIP_MEAN), p.get("image_std", OPENAI_CLIP_STD))
             patches, grid = qwen_patchify(frames, patch_size=patch, temporal_patch_size=temporal, merge_size=merge)
             pixel_values.append(patches)
             grids.append(grid)
+            # transformers' VideoMetadata.sampled_fps: the rate of the kept frames (24 when the clip's is unknown)
+            sampled = (fps or ASSUMED_FPS) * (len(index) / total if index is not None else 1.0)
+            seconds.append(temporal / sampled)
         if len(set(grids)) != 1:
             raise ValueError(f"videos in one batch must share a token grid, got {sorted(set(grids))}")
-        return {
-            "pixel_values_videos": torch.cat(pixel_values).to(self.dtype),
-            "video_grid_thw": torch.tensor(grids, device=self.device),
-        }
+        out = {"pixel_values_videos": torch.cat(pixel_values).to(self.dtype),
+               "video_grid_thw": torch.tensor(grids, device=self.device)}
+        if self._uses_seconds:
+            out["second_per_grid_ts"] = torch.tensor(seconds, device=self.device)
+        return out
+
+    @property
+    def _uses_seconds(self) -> bool:
+        """Qwen2.5-VL places temporal positions by seconds per temporal patch (``second_per_grid_ts``)."""
+        return getattr(self.model.config, "model_type", None) == "qwen2_5_vl"
 
     def layout_record(self, video) -> dict:
         """The (t, h, w) patch grid of ``video`` (one clip, or the first of a batch) under this VLM's preprocessing."""
         clip = video[:1] if getattr(video, "ndim", 0) == 5 else video
-        return {"video_grid_thw": [int(v) for v in self.pixel_inputs(clip)["video_grid_thw"][0].tolist()]}
+        inputs = self.pixel_inputs(clip)
+        grid = [int(v) for v in inputs["video_grid_thw"][0].tolist()]
+        merge = self.preprocess["merge_size"]
+        record = {"video_grid_thw": grid, "token_grid": [grid[0], grid[1] // merge, grid[2] // merge]}
+        if "second_per_grid_ts" in inputs:
+            record["second_per_grid_ts"] = round(float(inputs["second_per_grid_ts"][0]), 6)
+        return record
+
+    def token_grid(self, record: dict | None, tokens: int) -> tuple | None:
+        """The merged patch grid (t, h/merge, w/merge): the merger emits one token per merge window, in raster order."""
+        merge = self.preprocess["merge_size"]
+        if record and "video_grid_thw" in record:
+            t, h, w = record["video_grid_thw"]
+        else:
+            try:
+                t, h, w = self._token_layout(_Shape(tokens))["video_grid_thw"][0].tolist()
+            except ValueError:
+                return None
+        grid = (int(t), int(h) // merge, int(w) // merge)
+        return grid if grid[0] * grid[1] * grid[2] == tokens else None
 
     def layout_inputs(self, record: dict | None, z) -> dict | None:
         import torch
@@ -160,6 +235,27 @@ class QwenVLM(VideoVLM):
             mm_encoder_outputs={"video": self._encoder_outputs(z)},
             video_grid_thw=inputs["video_grid_thw"],
             mm_token_type_ids=mm_types,
+            **({"second_per_grid_ts": inputs["second_per_grid_ts"]} if "second_per_grid_ts" in inputs else {}),
             use_cache=False,
         )
         return out.logits
+
+
+class _Shape:
+    """Stands in for a (1, N, D) token tensor where only its token count is needed."""
+
+    def __init__(self, tokens: int):
+        self.shape = (1, tokens, 0)
+        self.device = "cpu"
+
+
+def _clips(video):
+    """The clips of a (T, H, W, 3) video, a (B, T, H, W, 3) batch or a list, left as they are (uint8 stays uint8)."""
+    if isinstance(video, (list, tuple)):
+        return [clip for item in video for clip in _clips(item)]
+    ndim = getattr(video, "ndim", None)
+    if ndim == 4:
+        return [video]
+    if ndim == 5:
+        return list(video)
+    raise ValueError(f"video has shape {tuple(getattr(video, 'shape', ()))}; expected (T, H, W, 3) or (B, T, H, W, 3)")
