@@ -39,7 +39,7 @@ def qwen_frame_indices(total: int, *, video_fps: float | None = None, fps: float
     [0, 13, 26, 39, 52, 66, 79, 92, 105, 118]
     """
     if total < 1:
-        raise ValueError("video has no frames")
+        raise ValueError("video is empty: it has no frames")
     if num_frames is not None:
         count = round(num_frames / temporal_patch_size) * temporal_patch_size
     elif fps is not None:

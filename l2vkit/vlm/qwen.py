@@ -95,14 +95,13 @@ class QwenVLM(VideoVLM):
             patches, grid = qwen_patchify(frames, patch_size=patch, temporal_patch_size=temporal, merge_size=merge)
             pixel_values.append(patches)
             grids.append(grid)
-            # transformers' VideoMetadata.sampled_fps: the rate of the kept frames (24 when the clip's is unknown)
-            sampled = (fps or ASSUMED_FPS) * (len(index) / total if index is not None else 1.0)
-            seconds.append(temporal / sampled)
+            if fps:  # transformers' VideoMetadata.sampled_fps: the rate of the kept frames
+                seconds.append(temporal / (fps * (len(index) / total if index is not None else 1.0)))
         if len(set(grids)) != 1:
             raise ValueError(f"videos in one batch must share a token grid, got {sorted(set(grids))}")
         out = {"pixel_values_videos": torch.cat(pixel_values).to(self.dtype),
                "video_grid_thw": torch.tensor(grids, device=self.device)}
-        if self._uses_seconds:
+        if self._uses_seconds and len(seconds) == len(grids):  # with the clips' rate unknown, the model's 1 s per patch
             out["second_per_grid_ts"] = torch.tensor(seconds, device=self.device)
         return out
 
