@@ -98,7 +98,9 @@ def fit(args) -> int:
     from ..coupling import build_coupling_data, fit_coupling
 
     started = time.perf_counter()
-    data = build_coupling_data(vlm, generator, videos, captions, seed=args.seed, progress=progress)
+    # shard by shard on disk beside the output (a rerun resumes it), read row by row while fitting
+    store = out.with_name(out.stem + ".data")
+    data = build_coupling_data(vlm, generator, videos, captions, seed=args.seed, progress=progress, out=store)
     data.meta["videos_folder"] = str(Path(args.data).resolve())
     built = time.perf_counter()
     checkpoint = out.with_name(out.stem + ".train_state.pt")

@@ -61,6 +61,8 @@ class CouplingData:
         if m and (int(self.video_index.min()) < 0 or int(self.video_index.max()) >= v):
             raise ValueError("coupling data: video_index points outside the videos")
         for name in ("latents", "sigmas", "embeds", "local_tokens", "targets"):
+            if not isinstance(getattr(self, name), torch.Tensor):
+                continue  # a store's fields were checked when they were written (l2vkit.coupling.store)
             bad = ~torch.isfinite(getattr(self, name))
             if bad.any():
                 rows = torch.nonzero(bad.reshape(bad.shape[0], -1).any(1)).flatten()[:5].tolist()
@@ -83,11 +85,14 @@ class CouplingData:
         """One safetensors file (tensors + JSON metadata), written atomically."""
         import json
 
+        import torch
         from safetensors.torch import save_file
 
         from ..io import atomic_path
 
-        tensors = {name: getattr(self, name).contiguous() for name in _FIELDS}
+        # a store's lazy fields are read in whole here: save() is for data that fits in memory
+        tensors = {name: (lambda x: x if isinstance(x, torch.Tensor) else x[:])(getattr(self, name)).contiguous()
+                   for name in _FIELDS}
         meta = {"format_version": FORMAT_VERSION, "captions": self.captions, **self.meta}
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata={"l2vkit_coupling_data": json.dumps(meta)})
@@ -109,8 +114,8 @@ class CouplingData:
 
 def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigmas_per_video: int = 3,
                         max_sigma: float = 0.9, include_clean: bool = True, levels: Sequence[float] | None = None,
-                        target: str = "decoded",
-                        seed: int = 0, batch: int = 32, progress: bool = True) -> CouplingData:
+                        target: str = "decoded", seed: int = 0, batch: int = 32, progress: bool = True,
+                        out=None) -> CouplingData:
     """Coupling pairs from videos (uint8 (V, T, H, W, 3) at the generator's size) and their captions.
 
     Each video gives ``sigmas_per_video`` samples at σ ~ U(0, ``max_sigma``) (plus σ = 0 with ``include_clean``),
@@ -145,6 +150,10 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
         Videos encoded per batch.
     progress : bool
         Show a progress bar.
+    out : str or pathlib.Path, optional
+        A folder to write the data to, shard by shard (:mod:`l2vkit.coupling.store`), instead of keeping it in
+        memory; the returned data then reads its large fields from there. A rerun with the same arguments resumes
+        after the last complete shard.
 
     Returns
     -------
@@ -176,22 +185,39 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
     if getattr(vlm, "video_fps", None) is None and getattr(generator, "fps", None):
         vlm.video_fps = generator.fps  # the VLM reads the generator's clips, made at the generator's frame rate
     rng = torch.Generator().manual_seed(int(seed))
+    settings = {"vlm": vlm_identity(vlm), "generator": generator_identity(generator), "seed": int(seed),
+                "sigmas_per_video": sigmas_per_video, "max_sigma": max_sigma, "include_clean": include_clean,
+                "levels": None if levels is None else [float(x) for x in levels], "target": target}
+    writer, first = None, 0
+    if out is not None:
+        from ..vlm.extract import video_hash
+        from .store import StoreWriter
+
+        videos_key = {"shape": list(videos.shape), "captions": video_hash(np.frombuffer(
+            "\n".join(captions).encode(), dtype=np.uint8)), "first_frames": video_hash(videos[:, 0]), "batch": batch}
+        writer = StoreWriter(out, {**settings, "videos": videos_key})
+        first = writer.done_videos
+        if first:
+            rng.set_state(writer.resume_state())
     parts = {name: [] for name in _FIELDS}
-    bar = tqdm(total=len(videos), desc="coupling data", disable=not progress)
-    layout = None
+    bar = tqdm(total=len(videos), initial=first, desc="coupling data", disable=not progress)
+    layout = (writer.index.get("layout") if writer else None)
     with torch.no_grad():
-        for start in range(0, len(videos), batch):
+        for start in range(first, len(videos), batch):
             chunk = videos[start:start + batch]
             n = len(chunk)
+            part = {name: [] for name in _FIELDS}
             condition = generator.encode_prompt(list(captions[start:start + n]))
             z0 = generator.encode(chunk).float()
             decoded = generator.decode(z0) if target == "decoded" else chunk
-            parts["targets"].append(vlm.visual_tokens(decoded).float().cpu())
+            part["targets"].append(vlm.visual_tokens(decoded).float().cpu())
             if layout is None:  # the token grid of the clips, so that Φ's output can be read without inputs=
                 layout = vlm.layout_record(decoded[:1])
-            parts["embeds"].append(condition.embeds.float().cpu())
+                if writer:
+                    writer.index["layout"] = layout
+            part["embeds"].append(condition.embeds.float().cpu())
             mask = condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2])
-            parts["mask"].append(mask.bool().cpu())
+            part["mask"].append(mask.bool().cpu())
             if levels is not None:
                 sigma_grid = torch.tensor([list(levels)] * n, dtype=torch.float32)
             else:
@@ -207,15 +233,33 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
                 v = generator.velocity(z_t.to(generator.device, generator.dtype), condition, t).float().cpu()
                 x0 = generator.x0_estimate(z_t, v, sigma)
                 x0 = torch.where(s > 0, x0, z0)
-                parts["latents"].append(x0)
-                parts["sigmas"].append(sigma)
-                parts["video_index"].append(torch.arange(start, start + n))
-                parts["local_tokens"].append(vlm.visual_tokens(generator.decode(x0)).float().cpu())
+                part["latents"].append(x0)
+                part["sigmas"].append(sigma)
+                part["video_index"].append(torch.arange(start, start + n))
+                part["local_tokens"].append(vlm.visual_tokens(generator.decode(x0)).float().cpu())
+            part = {name: torch.cat(values) for name, values in part.items()}
+            _check_finite(part, start)
+            if writer:
+                writer.write(part, rng.get_state())
+            else:
+                for name, value in part.items():
+                    parts[name].append(value)
             bar.update(n)
     bar.close()
+    meta = {**settings, "token_layout": layout or {}}
+    if writer:
+        writer.finish(list(captions), meta)
+        from .store import open_coupling_data
+
+        return open_coupling_data(out)
     data = {name: torch.cat(values) for name, values in parts.items()}
-    meta = {"vlm": vlm_identity(vlm), "generator": generator_identity(generator), "seed": int(seed),
-            "token_layout": layout or {},
-            "sigmas_per_video": sigmas_per_video, "max_sigma": max_sigma, "include_clean": include_clean,
-            "levels": None if levels is None else [float(x) for x in levels], "target": target}
     return CouplingData(**data, captions=list(captions), meta=meta)
+
+
+def _check_finite(part: dict, start: int) -> None:
+    import torch
+
+    for name in ("latents", "sigmas", "embeds", "local_tokens", "targets"):
+        if not torch.isfinite(part[name]).all():
+            raise ValueError(f"coupling data: {name} of the videos from {start} on contains NaN or infinite values; "
+                             "check the videos and the models' dtype")

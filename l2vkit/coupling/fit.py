@@ -132,6 +132,7 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     from ..training import load_state, save_state, warmup_cosine
     from ..provenance import generator_identity, vlm_identity
     from .networks import Coupling, needs_checkpointing
+    from .store import token_statistics
 
     data.validate()
     if len(data) < 2:
@@ -151,8 +152,9 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     if gradient_checkpointing is None:
         gradient_checkpointing = needs_checkpointing(config)
     model.gradient_checkpointing(gradient_checkpointing)
-    model.token_mean.copy_(data.targets.mean((0, 1)))
-    model.token_std.copy_(data.targets.std((0, 1)).clamp_min(1e-6))
+    mean, std = token_statistics(data.targets)
+    model.token_mean.copy_(mean)
+    model.token_std.copy_(std.clamp_min(1e-6))
     rng = torch.Generator().manual_seed(seed)
     history, stage_index, step, optimizer, seconds = [], 0, 0, None, 0.0
     state = load_state(Path(checkpoint)) if checkpoint else None
