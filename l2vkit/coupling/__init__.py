@@ -17,7 +17,7 @@ _LAZY = {
     "build_coupling_data": ".data",
     "CouplingResult": ".result",
     "fit_coupling": ".fit",
-    "open_coupling_data": ".store",
+    "open_coupling_data": ".data",
 }
 
 

@@ -249,11 +249,17 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
     meta = {**settings, "token_layout": layout or {}}
     if writer:
         writer.finish(list(captions), meta)
-        from .store import open_coupling_data
-
         return open_coupling_data(out)
     data = {name: torch.cat(values) for name, values in parts.items()}
     return CouplingData(**data, captions=list(captions), meta=meta)
+
+
+def open_coupling_data(folder) -> CouplingData:
+    """The coupling data a ``build_coupling_data(..., out=folder)`` wrote, its large fields read row by row from
+    the shards (:mod:`l2vkit.coupling.store`)."""
+    from .store import read_store
+
+    return CouplingData(**read_store(folder))
 
 
 def _check_finite(part: dict, start: int) -> None:

@@ -2,7 +2,7 @@
 
 ``build_coupling_data(..., out=FOLDER)`` writes one shard per batch of videos (``part-00000.safetensors`` …, each
 written atomically, with the random state after it) and ``coupling_data.json`` (format, meta, captions, shard list);
-a rerun with the same arguments resumes after the last complete shard. :func:`open_coupling_data` returns a
+a rerun with the same arguments resumes after the last complete shard. :func:`~l2vkit.coupling.data.open_coupling_data` returns a
 :class:`~l2vkit.coupling.data.CouplingData` whose large fields — latents x̂0, E_Ω(D_Ξ(x̂0)), π and z_Ω — are
 :class:`ShardedRows`: indexing them reads only the rows asked for (safetensors slices of memory-mapped files). The
 small fields (σ, video index, masks) are read into memory. At Wan2.1 latents of 33×480×832 a sample is ≈ 3.6 MiB of
@@ -66,12 +66,12 @@ class ShardedRows:
             yield part[:]
 
 
-def open_coupling_data(folder):
-    """The coupling data of a store written by ``build_coupling_data(..., out=folder)``, read lazily."""
+def read_store(folder) -> dict:
+    """The fields, captions and meta of a store written by ``build_coupling_data(..., out=folder)`` (the large
+    fields as :class:`ShardedRows`); :func:`l2vkit.coupling.open_coupling_data` makes them a ``CouplingData``."""
     import torch
 
     from ..io import read_json
-    from .data import CouplingData
 
     folder = Path(folder)
     if not (folder / INDEX).is_file():
@@ -96,7 +96,7 @@ def open_coupling_data(folder):
         for name in small:
             small[name].append(tensors[name])
     fields.update({name: torch.cat(parts) for name, parts in small.items()})
-    return CouplingData(**fields, captions=index["captions"], meta=dict(index["meta"], store=str(folder)))
+    return {**fields, "captions": index["captions"], "meta": dict(index["meta"], store=str(folder))}
 
 
 class StoreWriter:
@@ -167,4 +167,4 @@ def token_statistics(targets) -> tuple:
     return mean.float(), var.clamp_min(0).sqrt().float()
 
 
-__all__ = ["ShardedRows", "StoreWriter", "open_coupling_data", "token_statistics"]
+__all__ = ["ShardedRows", "StoreWriter", "read_store", "token_statistics"]
