@@ -113,3 +113,34 @@ def test_plan_refuses_sizes_the_generator_cannot_take_and_unknown_models(capsys)
     with pytest.raises(SystemExit):
         plan_main(["--generator", WAN, "--vlm", QWEN, "--frames", "33", "--height", "481", "--width", "832"])
     assert "multiples of 16" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("family,grid,extra", [("qwen2_vl", [2, 2, 2], 0), ("qwen2_5_vl", [2, 2, 2], 0),
+                                               ("qwen3_vl", [2, 2, 2], 0), ("llava_onevision", [9, 2, 2], 1),
+                                               ("smolvlm", [9, 2, 2], 0), ("internvl", [9, 2, 2], 0)])
+def test_every_vlm_family_gives_phi_its_token_grid(family, grid, extra):
+    """The coupling data records each family's token grid (frames × per-frame grid, LLaVA-OneVision's newline after
+    it), Φ is laid out on it, and its output reads through the VLM without inputs=."""
+    import warnings
+
+    import numpy as np
+
+    from l2vkit import testing
+    from l2vkit.coupling import build_coupling_data, fit_coupling
+    from l2vkit.testing_generators import tiny_generator
+
+    vlm, generator = getattr(testing, f"tiny_{family}")(), tiny_generator("wan")
+    videos = np.random.default_rng(0).integers(0, 256, (2, 9, 16, 16, 3), dtype=np.uint8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        data = build_coupling_data(vlm, generator, videos, ["a red circle", "a blue square"], progress=False)
+    assert data.meta["token_layout"]["token_grid"] == grid
+    assert data.meta["token_layout"].get("trailing_tokens", 0) == extra
+    coupling = fit_coupling(vlm, generator, data, steps={"global": 2, "local": 0, "rho": 0}, progress=False,
+                            width=16, mixer_depth=1, local_depth=1, projections=4)
+    assert (list(coupling.config.token_grid), coupling.config.extra_tokens) == (grid, extra)
+    read = coupling.token_probs(vlm, data.latents[:2], data.embeds[data.video_index[:2]], "a", ["red", "blue"])
+    assert read.candidates.shape == (2, 2) and torch.isfinite(read.vocab).all()
+    if family == "qwen2_5_vl":  # 4 of 9 frames of a 16 fps clip: 2 / (16 · 4 / 9) seconds per temporal patch
+        assert data.meta["token_layout"]["second_per_grid_ts"] == pytest.approx(2 / (16 * 4 / 9))

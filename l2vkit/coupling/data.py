@@ -212,7 +212,7 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
             decoded = generator.decode(z0) if target == "decoded" else chunk
             part["targets"].append(vlm.visual_tokens(decoded).float().cpu())
             if layout is None:  # the token grid of the clips, so that Φ's output can be read without inputs=
-                layout = vlm.layout_record(decoded[:1])
+                layout = _layout(vlm, decoded[:1], part["targets"][0].shape[1])
                 if writer:
                     writer.index["layout"] = layout
             part["embeds"].append(condition.embeds.float().cpu())
@@ -252,6 +252,17 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
         return open_coupling_data(out)
     data = {name: torch.cat(values) for name, values in parts.items()}
     return CouplingData(**data, captions=list(captions), meta=meta)
+
+
+def _layout(vlm, clip, tokens: int) -> dict:
+    """The VLM's layout record of ``clip`` with the token grid (and trailing tokens) its ``tokens`` form."""
+    layout = dict(vlm.layout_record(clip))
+    grid = layout.get("token_grid") or vlm.token_grid(layout, tokens)
+    if grid:
+        layout["token_grid"] = [int(g) for g in grid]
+        if vlm.trailing_tokens:
+            layout["trailing_tokens"] = int(vlm.trailing_tokens)
+    return layout
 
 
 def open_coupling_data(folder) -> CouplingData:

@@ -18,10 +18,11 @@ def config_for(vlm, generator, data, **overrides) -> CouplingConfig:
     the VLM's token grid of the clips (recorded in the data, else asked of ``vlm``)."""
     tokens = int(data.targets.shape[1])
     record = data.meta.get("token_layout") or {}
-    grid = record.get("token_grid")
+    grid, extra = record.get("token_grid"), record.get("trailing_tokens", 0)
     if grid is None and vlm is not None:
-        grid = vlm.token_grid(record, tokens)
+        grid, extra = vlm.token_grid(record, tokens), vlm.trailing_tokens
     overrides.setdefault("token_grid", grid)
+    overrides.setdefault("extra_tokens", extra if grid else 0)
     return CouplingConfig(latent_shape=tuple(data.latents.shape[1:]), text_dim=int(data.embeds.shape[-1]),
                           tokens=tokens, token_dim=int(data.targets.shape[2]), **overrides)
 

@@ -119,6 +119,9 @@ class FactorisedGlobalBranch(nn.Module):
             nn.Parameter(area_weights(n_out, n_in)) for n_out, n_in in zip(self.grid_out, grid_in))
         self.out_position = _Positions(self.grid_out, cfg.width)
         self.out_blocks = nn.ModuleList(FactorisedMixerBlock(self.grid_out, cfg.width) for _ in range(cfg.out_depth))
+        # tokens after the grid (e.g. a newline token): a learned vector each, shifted by the grid's mean
+        self.extra = nn.Parameter(torch.zeros(cfg.extra_tokens, cfg.width)) if cfg.extra_tokens else None
+        self.extra_from_mean = nn.Linear(cfg.width, cfg.width) if cfg.extra_tokens else None
         self.norm = nn.LayerNorm(cfg.width)
         self.out = nn.Linear(cfg.width, cfg.token_dim)
 
@@ -132,7 +135,10 @@ class FactorisedGlobalBranch(nn.Module):
         x = torch.einsum("bthwc,kw->bthkc", x, self.resample_w) + self.out_position()
         for block in self.out_blocks:
             x = self._run(block, x, c)
-        return self.out(self.norm(x)).flatten(1, 3)  # tokens in (t, h, w) raster order, as the VLM lays them out
+        x = x.flatten(1, 3)  # tokens in (t, h, w) raster order, as the VLM lays them out
+        if self.extra is not None:
+            x = torch.cat([x, self.extra + self.extra_from_mean(x.mean(1)).unsqueeze(1)], dim=1)
+        return self.out(self.norm(x))
 
     def _run(self, block, x, c):
         if self.checkpoint and torch.is_grad_enabled():

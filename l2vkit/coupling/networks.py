@@ -26,8 +26,9 @@ NEEDS_LOCAL = ("rho_ot", "rho_ot_sorted", "local", "mean")
 class CouplingConfig:
     """Sizes of Φ. ``latent_shape`` (C, F, h, w), ``text_dim`` E, ``tokens`` N and ``token_dim`` D of z_Ω.
 
-    ``token_grid`` (t, h, w) is how the VLM lays its N tokens out (t·h·w = N, raster order; e.g. Qwen's merged patch
-    grid); Φ_Ω1 resamples the latent patch grid onto it. Without it the N tokens are treated as one row (1, 1, N),
+    ``token_grid`` (t, h, w) is how the VLM lays its N tokens out (t·h·w = N − ``extra_tokens``, raster order; e.g.
+    Qwen's merged patch grid); Φ_Ω1 resamples the latent patch grid onto it and writes the ``extra_tokens`` that follow
+    the grid (LLaVA-OneVision's newline) from the grid's mean. Without it the N tokens are treated as one row (1, 1, N),
     which works for any VLM but places tokens less well. ``architecture``: ``"factorised"`` (linear in the token
     counts) or ``"dense"`` (the first release's, quadratic; see :mod:`l2vkit.coupling.mixers`). Paper depths are 24
     (mixer) and 12 (transformer); the toy defaults are much smaller.
@@ -49,14 +50,15 @@ class CouplingConfig:
     architecture: str = "factorised"
     token_grid: tuple | None = None
     out_depth: int = 1
+    extra_tokens: int = 0
 
     def __post_init__(self):
         self.latent_shape = tuple(int(s) for s in self.latent_shape)
         if self.token_grid is not None:
             self.token_grid = tuple(int(s) for s in self.token_grid)
-            if len(self.token_grid) != 3 or math.prod(self.token_grid) != self.tokens:
-                raise ValueError(f"token_grid={self.token_grid} does not hold the VLM's {self.tokens} tokens; expected "
-                                 "(t, h, w) with t·h·w = tokens")
+            if len(self.token_grid) != 3 or math.prod(self.token_grid) + self.extra_tokens != self.tokens:
+                raise ValueError(f"token_grid={self.token_grid} with {self.extra_tokens} extra tokens does not hold the "
+                                 f"VLM's {self.tokens} tokens; expected (t, h, w) with t·h·w + extra_tokens = tokens")
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"architecture={self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
         self.patch = tuple(int(p) for p in self.patch)
@@ -81,7 +83,7 @@ class CouplingConfig:
     @property
     def output_grid(self) -> tuple:
         """(t, h, w): the VLM's token grid Φ_Ω1 writes (``token_grid``, else one row of N tokens)."""
-        return self.token_grid or (1, 1, self.tokens)
+        return self.token_grid or (1, 1, self.tokens - self.extra_tokens)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -170,10 +170,25 @@ class VideoVLM:
         its output needs no ``inputs=``. Families whose layout follows from their settings record nothing."""
         return {}
 
+    #: Tokens after the frames' grids (LLaVA-OneVision's one ``image_newline``); Φ writes them from a summary.
+    trailing_tokens = 0
+
     def token_grid(self, record: dict | None, tokens: int) -> tuple | None:
-        """(t, h, w) with t·h·w = ``tokens``: how this family lays out the visual tokens of the clips a
-        :meth:`layout_record` describes, in raster order — the grid Φ_Ω1 writes. ``None`` when the tokens are no
-        such grid (then Φ treats them as one row)."""
+        """(t, h, w) with t·h·w = ``tokens`` − :attr:`trailing_tokens`: how this family lays out the visual tokens of
+        the clips a :meth:`layout_record` describes — the grid Φ_Ω1 writes. By default t frames of a square grid of
+        :attr:`frame_tokens`, taken in raster order; ``None`` when the tokens are no such grid (then Φ treats them
+        as one row)."""
+        import math
+
+        per, body = self.frame_tokens, tokens - self.trailing_tokens
+        side = math.isqrt(per) if per else 0
+        if not side or side * side != per or body < per or body % per:
+            return None
+        return (body // per, side, side)
+
+    @property
+    def frame_tokens(self) -> int | None:
+        """Visual tokens per frame, for families whose frames each give the same number (else ``None``)."""
         return None
 
     def layout_inputs(self, record: dict | None, z) -> dict | None:

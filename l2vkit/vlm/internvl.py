@@ -55,6 +55,10 @@ class InternVLM(VideoVLM):
         (h, w), (ph, pw) = _pair(config.vision_config.image_size), _pair(config.vision_config.patch_size)
         return int((h // ph) * (w // pw) * config.downsample_ratio**2)
 
+    @property
+    def frame_tokens(self) -> int:
+        return self.tokens_per_frame
+
     def _token_layout(self, z) -> dict:
         per, n = self.tokens_per_frame, z.shape[1]
         if n < per or n % per:

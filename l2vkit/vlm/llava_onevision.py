@@ -53,6 +53,12 @@ class LlavaOnevisionVLM(VideoVLM):
         side = vision.image_size // vision.patch_size
         return math.ceil(side / 2) ** 2
 
+    @property
+    def frame_tokens(self) -> int:
+        return self.tokens_per_frame
+
+    trailing_tokens = 1  # the image_newline after the video
+
     def _token_layout(self, z) -> dict:
         per, n = self.tokens_per_frame, z.shape[1]
         if n < per + 1 or (n - 1) % per:

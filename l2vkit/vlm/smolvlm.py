@@ -107,6 +107,10 @@ class SmolVLM(VideoVLM):
         side = config.vision_config.image_size // config.vision_config.patch_size
         return int(side**2 / config.scale_factor**2)
 
+    @property
+    def frame_tokens(self) -> int:
+        return self.image_seq_len
+
     def _token_layout(self, z) -> dict:
         per, n = self.image_seq_len, z.shape[1]
         if n < per or n % per:
