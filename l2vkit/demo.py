@@ -27,36 +27,29 @@ SWEEPS = {
 
 
 def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: int, preset, first_seed: int = 0,
-              phis=PHIS) -> dict:
-    """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` of the preset's captions (seeds from ``first_seed``);
-    measure with the preset's ground truth and score."""
+              phis=PHIS, captions: list | None = None) -> dict:
+    """Sweep ``pairs`` jointly over ``phis`` for ``seeds`` captions (the preset's, or from ``captions``: those holding
+    every pair's source word, in turn), seeds from ``first_seed``; measure with the preset's ground truth where it
+    has one, and score the VLM's reading through Φ and its captions."""
     from .concepts import swap_word
     from .metrics import caption_metrics, monotonicity
     from .steering import sweep
 
     specs = [concepts.spec(p) for p in pairs]
-    runs, captions, targets = [], [], []
+    usable = None if captions is None else captions_for(specs, captions)
+    runs, texts, targets = [], [], []
     for s in range(first_seed, first_seed + seeds):
-        text = preset.demo_caption(specs, s)
+        text = preset.demo_caption(specs, s) if usable is None else usable[(s - first_seed) % len(usable)]
         target = text
         for spec in specs:
             target = swap_word(spec, target)
         runs.append(sweep(generator, text, list(pairs), phis, concepts=concepts, seed=s, vlm=vlm, coupling=coupling))
-        captions.append(text)
+        texts.append(text)
         targets.append(target)
-    measured = [r.measure(preset.measure) for r in runs]  # seeds × φ dicts; None: nothing found (counts as wrong)
-    per_pair = {}
-    for spec in specs:
-        changed = np.array([[m is not None and m[spec.slot] == spec.target for m in row]
-                            for row in measured])
-        per_pair[spec.name] = {"slot": spec.slot, "target": spec.target,
-                               "flip_rate": changed.mean(0).round(3).tolist()}
-    edited = {spec.slot for spec in specs}
-    kept = np.array([[m is not None and row[0] is not None and
-                      all(m[f] == row[0][f] for f in m if f not in edited)
-                      for m in row] for row in measured])
-    all_flipped = np.array([[m is not None and all(m[sp.slot] == sp.target for sp in specs)
-                             for m in row] for row in measured])
+    per_pair = {spec.name: {"slot": spec.slot, "target": spec.target, "flip_rate": None} for spec in specs}
+    all_changed = preserved = None
+    if preset.measure is not None:  # ground truth: only presets that can measure their videos have it
+        all_changed, preserved = _ground_truth(runs, specs, preset.measure, per_pair)
     probs = np.array([r.target_probability() for r in runs])  # seeds × φ, first pair's target word through Φ
     monotone, _ = monotonicity(phis, probs)
     hyps_end = vlm.caption(np.stack([r.videos[-1] for r in runs]))
@@ -66,10 +59,8 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
         metrics_end = _rounded(caption_metrics(hyps_end, [[t] for t in targets]))
         metrics_start = _rounded(caption_metrics(hyps_start, [[t] for t in targets]))
     return {
-        "name": name, "pairs": list(pairs), "seeds": seeds, "phis": list(phis), "captions": captions,
-        "per_pair": per_pair,
-        "all_changed_rate": all_flipped.mean(0).round(3).tolist(),
-        "preservation_rate": kept.mean(0).round(3).tolist(),
+        "name": name, "pairs": list(pairs), "seeds": seeds, "phis": list(phis), "captions": texts,
+        "per_pair": per_pair, "all_changed_rate": all_changed, "preservation_rate": preserved,
         "target_probability": probs.mean(0).round(4).tolist(),
         "monotonicity_target_probability": round(monotone, 3),
         "caption_metrics": {
@@ -79,6 +70,46 @@ def run_sweep(name: str, pairs, *, generator, vlm, coupling, concepts, seeds: in
         "vlm_captions_phi1": hyps_end,
         "_runs": runs,
     }
+
+
+def _ground_truth(runs, specs, measure, per_pair: dict):
+    """Flip rates per pair (into ``per_pair``), and the rates of all pairs changed and of the rest kept, over φ."""
+    measured = [r.measure(measure) for r in runs]  # seeds × φ dicts; None: nothing found (counts as wrong)
+    for spec in specs:
+        changed = np.array([[m is not None and m[spec.slot] == spec.target for m in row] for row in measured])
+        per_pair[spec.name]["flip_rate"] = changed.mean(0).round(3).tolist()
+    edited = {spec.slot for spec in specs}
+    kept = np.array([[m is not None and row[0] is not None and all(m[f] == row[0][f] for f in m if f not in edited)
+                      for m in row] for row in measured])
+    all_flipped = np.array([[m is not None and all(m[sp.slot] == sp.target for sp in specs) for m in row]
+                            for row in measured])
+    return all_flipped.mean(0).round(3).tolist(), kept.mean(0).round(3).tolist()
+
+
+def captions_for(specs, captions: list) -> list:
+    """The captions holding every spec's source word (as a word), in order; a clear error when there are none."""
+    import re
+
+    usable = [c for c in captions
+              if all(re.search(rf"\b{re.escape(spec.source)}\b", c, re.IGNORECASE) for spec in specs)]
+    if not usable:
+        words = " and ".join(repr(spec.source) for spec in specs)
+        raise ValueError(f"none of the {len(captions)} captions holds {words} ({', '.join(sp.name for sp in specs)}); "
+                         "add captions with the source words to the captions file")
+    return usable
+
+
+def sweeps_for(concepts) -> dict:
+    """Sweeps for a bank of one's own: each of its first three pairs alone, and its first two pairs of different
+    slots together."""
+    names = list(concepts.pairs)
+    sweeps = {name: (name,) for name in names[:3]}
+    for i, a in enumerate(names):
+        other = next((b for b in names[i + 1:] if concepts.spec(b).slot != concepts.spec(a).slot), None)
+        if other:
+            sweeps["composition"] = (a, other)
+            break
+    return sweeps
 
 
 def _rounded(metrics: dict) -> dict:
@@ -95,8 +126,9 @@ def _write_sweep_files(out: Path, sweep: dict, write_videos: bool) -> dict:
     files = {}
     fig, _ = sweep_grid(by_phi, title=f"{sweep['name']}: {' + '.join(sweep['pairs'])} — {first.caption}")
     files["grid"] = str(save_figure(fig, folder / "sweep_grid_seed0.png"))
-    curves = {f"flip rate {n}": v["flip_rate"] for n, v in sweep["per_pair"].items()}
-    curves["preservation rate"] = sweep["preservation_rate"]
+    curves = {f"flip rate {n}": v["flip_rate"] for n, v in sweep["per_pair"].items() if v["flip_rate"] is not None}
+    if sweep["preservation_rate"] is not None:
+        curves["preservation rate"] = sweep["preservation_rate"]
     curves[f"P({sweep['per_pair'][sweep['pairs'][0]]['target']}) through Φ"] = sweep["target_probability"]
     fig, _ = curves_over_phi(sweep["phis"], curves, ylabel="share of seeds / probability",
                              title=f"{sweep['name']} over φ ({sweep['seeds']} seeds)")
@@ -136,14 +168,36 @@ def demo_preset(vlm_id: str, generator_id: str):
     return preset
 
 
-def load_models(vlm_id: str, generator_id: str):
-    """The VLM and generator of the demo's preset (:func:`demo_preset` refuses other models before this)."""
+def own_preset(vlm_id: str, generator_id: str, coupling_path, concepts_path, captions, fresh: bool):
+    """The preset of models run with a coupling, concepts and captions of one's own; what is missing is named."""
+    from .presets import preset_for
+
+    if fresh:
+        raise ValueError("--fresh refits the preset's own coupling and concepts; leave it out with --coupling, "
+                         "--concepts and --captions")
+    preset = preset_for(vlm=vlm_id, generator=generator_id)
+    missing = [flag for flag, given, default in (
+        ("--coupling", coupling_path, preset.coupling_file), ("--concepts", concepts_path, preset.concepts_file),
+        ("--captions", captions, preset.demo_caption)) if given is None and default is None]
+    if missing:
+        raise ValueError(f"{vlm_id} + {generator_id} have no preset coupling, concepts or captions: give "
+                         f"{', '.join(missing)}")
+    return preset
+
+
+def _last(values):
+    return None if values is None else values[-1]
+
+
+def load_models(vlm_id: str, generator_id: str, *, text_len: int | None = None):
+    """The VLM and the generator (with captions encoded to ``text_len`` tokens when given)."""
     from .generator import VideoGenerator
     from .quiet import quiet_loading
     from .vlm import VideoVLM
 
     with quiet_loading():
-        return VideoVLM.from_pretrained(vlm_id), VideoGenerator.from_pretrained(generator_id)
+        extra = {} if text_len is None else {"text_len": text_len}
+        return VideoVLM.from_pretrained(vlm_id), VideoGenerator.from_pretrained(generator_id, **extra)
 
 
 def load_artifacts(vlm, generator, *, preset, fresh: bool, out: Path, progress: bool):
@@ -170,8 +224,15 @@ def load_artifacts(vlm, generator, *, preset, fresh: bool, out: Path, progress: 
 
 
 def run_demo(out_dir="outputs", *, seed: int = 0, seeds: int = 8, fresh: bool = False, vlm_id: str = "toy",
-             generator_id: str = "toy", write_videos: bool = True, progress: bool = True) -> dict:
-    """Run the demo and write its files under ``out_dir/demo``; returns the summary (also ``metrics.json``)."""
+             generator_id: str = "toy", write_videos: bool = True, progress: bool = True, coupling_path=None,
+             concepts_path=None, captions: list | None = None, video: dict | None = None) -> dict:
+    """Run the demo and write its files under ``out_dir/demo``; returns the summary (also ``metrics.json``).
+
+    With ``coupling_path``, ``concepts_path`` and ``captions`` (a list of captions) it runs on models of your own:
+    sweeps of the bank's pairs on captions holding their source words, scored by the VLM's reading through Φ and its
+    captions; ground truth (flip and kept rates) only where the models' preset can measure videos. ``video``:
+    generator settings (frames, height, width, steps, guidance) for ``VideoGenerator.configure``.
+    """
     from tqdm.auto import tqdm
 
     from .report import write_report
@@ -179,20 +240,35 @@ def run_demo(out_dir="outputs", *, seed: int = 0, seeds: int = 8, fresh: bool = 
     started = time.perf_counter()
     out = Path(out_dir) / "demo"
     out.mkdir(parents=True, exist_ok=True)  # fail on an unusable folder before loading anything
-    preset = demo_preset(vlm_id, generator_id)  # before loading anything: other models cannot be scored
-    vlm, generator = load_models(vlm_id, generator_id)
-    coupling, concepts, timings = load_artifacts(vlm, generator, preset=preset, fresh=fresh, out=out,
-                                                 progress=progress)
+    own = coupling_path is not None or concepts_path is not None or captions is not None
+    preset = own_preset(vlm_id, generator_id, coupling_path, concepts_path, captions, fresh) if own else \
+        demo_preset(vlm_id, generator_id)  # before loading anything: other models cannot be scored
+    video = dict(video or {})
+    vlm, generator = load_models(vlm_id, generator_id, text_len=video.pop("text_len", None))
+    if video:
+        generator.configure(**video)
+    if own:
+        from .concepts import ConceptBank
+        from .coupling import load_coupling
+
+        coupling = load_coupling(coupling_path or preset.coupling_file(), vlm=vlm, generator=generator)
+        concepts = ConceptBank.load(concepts_path or preset.concepts_file(), generator=generator)
+        timings = {}
+    else:
+        coupling, concepts, timings = load_artifacts(vlm, generator, preset=preset, fresh=fresh, out=out,
+                                                     progress=progress)
     loaded = time.perf_counter()
+    plan = SWEEPS if preset.measure is not None and all(p in concepts.pairs for ps in SWEEPS.values() for p in ps) \
+        else sweeps_for(concepts)
     sweeps = []
-    for name, pairs in tqdm(SWEEPS.items(), desc="demo sweeps", disable=not progress):
+    for name, pairs in tqdm(plan.items(), desc="demo sweeps", disable=not progress):
         sweeps.append(run_sweep(name, pairs, generator=generator, vlm=vlm, coupling=coupling, concepts=concepts,
-                                seeds=seeds, preset=preset, first_seed=seed))
+                                seeds=seeds, preset=preset, first_seed=seed, captions=captions))
     files = {s["name"]: _write_sweep_files(out, s, write_videos) for s in sweeps}
     animation = readme_animation(sweeps, out / "sweep_source_phi0.5_phi1.gif") if write_videos else None
     table = [{"sweep": s["name"], "pairs": " + ".join(s["pairs"]),
-              "flip_rate_phi1": {n: v["flip_rate"][-1] for n, v in s["per_pair"].items()},
-              "all_changed_phi1": s["all_changed_rate"][-1], "preserved_phi1": s["preservation_rate"][-1],
+              "flip_rate_phi1": {n: _last(v["flip_rate"]) for n, v in s["per_pair"].items()},
+              "all_changed_phi1": _last(s["all_changed_rate"]), "preserved_phi1": _last(s["preservation_rate"]),
               "target_prob_phi0": s["target_probability"][0], "target_prob_phi1": s["target_probability"][-1],
               "monotonicity": s["monotonicity_target_probability"],
               "bleu4_phi1": s["caption_metrics"]["phi=1 vs target caption"].get("BLEU-4"),

@@ -80,6 +80,26 @@ def test_a_material_pair_trains_a_bank_on_tiny_random_models_without_toy_code(tm
     for name in ("model.safetensors", "config.json", "README.md"):
         assert (tmp_path / "bank" / name).is_file() and (tmp_path / "coupling" / name).is_file()
 
+    # the demo on these models: the bank's pair swept on the user's captions, scored by the VLM through Φ
+    (tmp_path / "captions.txt").write_text("a wood chair in a room\na metal table\n\na wood table on the grass\n")
+    demo = subprocess.run([sys.executable, "-m", "l2vkit", "demo", "--vlm", tmp_path / "vlm", "--generator",
+                           tmp_path / "generator", "--coupling", tmp_path / "coupling", "--concepts", tmp_path / "bank",
+                           "--captions", tmp_path / "captions.txt", "--num-frames", "9", "--height", "16", "--width",
+                           "16", "--text-len", "16", "--sampling-steps", "2", "--seeds", "2", "--no-videos", "--quiet", "--out",
+                           tmp_path / "out"], capture_output=True, text=True, timeout=600)
+    assert demo.returncode == 0, demo.stderr[-3000:]
+    assert "wood->metal" in demo.stdout and "no ground truth for these models" in demo.stdout
+    metrics = json.loads((tmp_path / "out" / "demo" / "metrics.json").read_text())
+    sweep = metrics["sweeps"][0]
+    assert sweep["pairs"] == ["wood->metal"] and sweep["captions"] == ["a wood chair in a room",
+                                                                        "a wood table on the grass"]
+    assert sweep["per_pair"]["wood->metal"]["flip_rate"] is None and len(sweep["target_probability"]) == 5
+    assert (tmp_path / "out" / "demo" / "report.html").is_file()
+    missing = subprocess.run([sys.executable, "-m", "l2vkit", "demo", "--vlm", tmp_path / "vlm", "--generator",
+                              tmp_path / "generator", "--concepts", tmp_path / "bank", "--out", tmp_path / "out"],
+                             capture_output=True, text=True, timeout=600)
+    assert missing.returncode == 2 and "give --coupling, --captions" in missing.stderr
+
 
 @pytest.mark.unit
 def test_the_blocker_would_catch_toy_code():

@@ -80,6 +80,9 @@ def add_video_options(parser, *, sampling: bool = True) -> None:
                         help="video frames (default: the generator's own; each family accepts only some counts)")
     parser.add_argument("--height", type=int, default=None, metavar="PX", help="video height (default: the model's)")
     parser.add_argument("--width", type=int, default=None, metavar="PX", help="video width (default: the model's)")
+    parser.add_argument("--text-len", type=int, default=None, metavar="N",
+                        help="caption tokens of the condition π (default: the model's; concepts must be used at the "
+                             "length they were trained at)")
     if sampling:
         parser.add_argument("--sampling-steps", type=int, default=None, metavar="N",
                             help="sampling steps of the generator (default: the model's)")
@@ -90,7 +93,8 @@ def add_video_options(parser, *, sampling: bool = True) -> None:
 def video_settings(args) -> dict:
     """The generator settings given on the command line (``add_video_options``), for ``open_generator``."""
     return {"frames": getattr(args, "num_frames", None), "height": getattr(args, "height", None),
-            "width": getattr(args, "width", None), "steps": getattr(args, "sampling_steps", None),
+            "width": getattr(args, "width", None), "text_len": getattr(args, "text_len", None),
+            "steps": getattr(args, "sampling_steps", None),
             "guidance": getattr(args, "guidance", None)}
 
 

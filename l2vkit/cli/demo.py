@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .common import add_video_options, existing_file, video_settings
+
 
 def add_parser(sub) -> None:
     demo = sub.add_parser(
@@ -17,10 +19,21 @@ def add_parser(sub) -> None:
     demo.add_argument("--fresh", action="store_true",
                       help="refit the coupling and retrain the concepts from scratch instead of loading the shipped "
                            "ones (about 37 minutes on a 2-core CPU: coupling 9, concepts 28; see docs/cli.md)")
-    demo.add_argument("--vlm", default="toy", help="VLM: a preset with ground truth, such as 'toy' (default: toy)")
-    demo.add_argument("--generator", default="toy", 
-                      help="generator: a preset with ground truth, such as 'toy' (default: toy); for your own "
-                           "models use fit, concepts and steer")
+    demo.add_argument("--vlm", default="toy",
+                      help="VLM: a preset such as 'toy' (default), or a Hugging Face id / local folder with "
+                           "--coupling, --concepts and --captions")
+    demo.add_argument("--generator", default="toy",
+                      help="generator: a preset such as 'toy' (default), or a diffusers id / local folder with "
+                           "--coupling, --concepts and --captions")
+    demo.add_argument("--coupling", metavar="FILE", default=None,
+                      help="a coupling fitted for these models (`l2vkit fit`); default: the preset's")
+    demo.add_argument("--concepts", metavar="FILE", default=None,
+                      help="a concept bank trained for the generator (`l2vkit concepts`); its first pairs are "
+                           "swept; default: the preset's")
+    demo.add_argument("--captions", metavar="FILE", default=None,
+                      help="captions to steer from: a .json list or a text file, one per line; each sweep takes "
+                           "those holding its pairs' source words (default: the preset's own)")
+    add_video_options(demo)
     demo.add_argument("--no-videos", action="store_true", help="skip writing mp4/gif files")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=run)
@@ -29,14 +42,40 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..demo import run_demo
 
+    video = {k: v for k, v in video_settings(args).items() if v is not None}
     summary = run_demo(args.out, seed=args.seed, seeds=args.seeds, fresh=args.fresh, vlm_id=args.vlm,
-                       generator_id=args.generator, write_videos=not args.no_videos, progress=not args.quiet)
-    print(f"{'sweep':12s} {'pairs':28s} {'changed φ=1':>11s} {'kept φ=1':>9s} {'P(target) φ=0→1':>16s} {'ρ':>5s}")
+                       generator_id=args.generator, write_videos=not args.no_videos, progress=not args.quiet,
+                       coupling_path=existing_file(args.coupling, "--coupling") if args.coupling else None,
+                       concepts_path=existing_file(args.concepts, "--concepts") if args.concepts else None,
+                       captions=read_captions(args.captions) if args.captions else None, video=video or None)
+    print(f"{'sweep':16s} {'pairs':32s} {'changed φ=1':>11s} {'kept φ=1':>9s} {'P(target) φ=0→1':>16s} {'ρ':>5s}")
     for row in summary["table"]:
-        print(f"{row['sweep']:12s} {row['pairs']:28s} {100 * row['all_changed_phi1']:10.0f}% "
-              f"{100 * row['preserved_phi1']:8.0f}% {row['target_prob_phi0']:7.2f} → {row['target_prob_phi1']:.2f} "
+        print(f"{row['sweep']:16s} {row['pairs']:32s} {_percent(row['all_changed_phi1']):>11s} "
+              f"{_percent(row['preserved_phi1']):>9s} {row['target_prob_phi0']:7.2f} → {row['target_prob_phi1']:.2f} "
               f"{row['monotonicity']:5.2f}")
+    if summary["table"] and summary["table"][0]["all_changed_phi1"] is None:
+        print("(no ground truth for these models: changed / kept need a preset that can measure its videos)")
     print(f"{args.seeds} seeds per sweep, {summary['seconds']:.0f} s in all; wrote {Path(summary['report']).parent}/ "
           f"(metrics.json, sweeps/, report.html)")
     print(f"open {summary['report']}")
     return 0
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{100 * value:.0f}%"
+
+
+def read_captions(path) -> list:
+    """Captions from a .json list (or object: its values) or a text file, one per line; blank lines skipped."""
+    import json
+
+    file = Path(existing_file(path, "--captions"))
+    if file.suffix == ".json":
+        data = json.loads(file.read_text())
+        captions = list(data.values()) if isinstance(data, dict) else data
+    else:
+        captions = file.read_text().splitlines()
+    captions = [c.strip() for c in captions if isinstance(c, str) and c.strip()]
+    if not captions:
+        raise ValueError(f"--captions {path}: no captions in the file (a .json list, or one caption per line)")
+    return captions

@@ -150,9 +150,14 @@ class ConceptBank:
         from ..artifacts import check_identity
 
         check_identity(self.meta, generator=generator, what="concept_bank")
-        width = int(next(iter(self.vectors.values())).shape[-1])
+        vector = next(iter(self.vectors.values()))
+        width = int(vector.shape[-1])
         if width != generator.text_dim:
             raise ValueError(f"concept vectors have width {width}, the generator's condition {generator.text_dim}")
+        if vector.ndim == 2 and vector.shape[0] != generator.text_len:
+            raise ValueError(f"concept vectors are {vector.shape[0]} caption tokens long, but the generator encodes "
+                             f"captions to text_len={generator.text_len}; load it with text_len={vector.shape[0]} "
+                             f"(on the command line --text-len {vector.shape[0]})")
 
 
 # ---------------------------------------------------------------------------------------------- training

@@ -96,7 +96,8 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         self._negative_cache: tuple[str, Condition] | None = None
 
     def configure(self, *, frames: int | None = None, height: int | None = None, width: int | None = None,
-                  steps: int | None = None, guidance: float | None = None) -> "VideoGenerator":
+                  steps: int | None = None, guidance: float | None = None,
+                  text_len: int | None = None) -> "VideoGenerator":
         """Change the settings used when a method is not told otherwise, checked against what the model accepts.
 
         Parameters
@@ -107,6 +108,8 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
             Sampling steps.
         guidance : float, optional
             Classifier-free guidance scale (1 means none).
+        text_len : int, optional
+            Caption tokens of the condition π (concept vectors are as long as the π they were trained on).
 
         Returns
         -------
@@ -120,7 +123,11 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         if guidance is not None and (isinstance(guidance, bool) or not isinstance(guidance, (int, float))
                                      or not math.isfinite(guidance) or guidance < 0):
             raise ValueError(f"guidance={guidance!r}; expected a finite number ≥ 0 (1 or less means no guidance)")
+        if text_len is not None and (isinstance(text_len, bool) or not isinstance(text_len, int) or text_len < 1):
+            raise ValueError(f"text_len={text_len!r}; expected a whole number ≥ 1")
         self.frames, self.height, self.width = size
+        if text_len is not None:
+            self.text_len = text_len
         self.steps = steps
         if guidance is not None:
             self.guidance = float(guidance)
