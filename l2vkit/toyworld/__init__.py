@@ -56,10 +56,12 @@ def load_generator(*, device=None, dtype=None, folder=None):
     folder = folder or data_path("toy_generator")
     with quiet_loading():
         pipe, settings = load_pipeline(folder, device=device, dtype=dtype)
-    return VideoGenerator.from_pipeline(pipe, model_id=str(folder), frames=settings["frames"],
-                                        height=settings["height"], width=settings["width"],
-                                        text_len=settings["max_sequence_length"], steps=settings["steps"],
-                                        guidance=settings["guidance"])
+    generator = VideoGenerator.from_pipeline(pipe, model_id=str(folder), frames=settings["frames"],
+                                             height=settings["height"], width=settings["width"],
+                                             text_len=settings["max_sequence_length"], steps=settings["steps"],
+                                             guidance=settings["guidance"])
+    generator.fps = None  # toy renders have no time base (motion is set per frame), unlike the Wan pipeline's 16 fps
+    return generator
 
 
 def load_coupling(path=None, *, vlm=None, generator=None, device=None):
