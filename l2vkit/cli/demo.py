@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     demo.add_argument("--seeds", type=int, default=8, help="seeds (captions × noise) per sweep (default: 8)")
     demo.add_argument("--fresh", action="store_true",
                       help="refit the coupling and retrain the concepts from scratch instead of loading the shipped "
-                           "ones (about 37 minutes on a 2-core CPU: coupling 9, concepts 28; see docs/cli.md)")
+                           "ones (up to about 55 minutes on a 2-core CPU: coupling ~18, concepts ~44; see docs/cli.md)")
     demo.add_argument("--vlm", default="toy",
                       help="VLM: a preset such as 'toy' (default), or a Hugging Face id / local folder with "
                            "--coupling, --concepts and --captions")
