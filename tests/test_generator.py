@@ -400,6 +400,16 @@ def test_wan22_two_experts_switch_at_the_boundary():
     assert gen.expert_for(499.0) == "transformer_2"
     with pytest.raises(ValueError, match="both sides"):
         gen.expert_for(torch.tensor([900.0, 100.0]))
+    # a batch whose per-sample timesteps straddle the boundary: each expert takes its own samples
+    pis = gen.encode_prompt(["a red circle", "a blue square", "a red square"])
+    zs = torch.randn(3, *gen.latent_shape(gen.frames, gen.height, gen.width), generator=torch.Generator().manual_seed(1))
+    times = torch.tensor([900.0, 100.0, 700.0])
+    with torch.no_grad():
+        mixed = gen.velocity(zs, pis, times)
+        for i in range(3):
+            one = gen.velocity(zs[i:i + 1], gen.encode_prompt(["a red circle", "a blue square", "a red square"][i]),
+                               times[i:i + 1])
+            assert torch.allclose(mixed[i:i + 1], one, atol=1e-5)
     pi = gen.encode_prompt("a red circle")
     z = torch.randn(1, *gen.latent_shape(gen.frames, gen.height, gen.width), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():

@@ -60,6 +60,19 @@ class WanGenerator(VideoGenerator):
                              "call velocity separately for high- and low-noise timesteps")
         return "transformer" if bool(high.all()) else "transformer_2"
 
+    def _split_by_expert(self, t, batch: int):
+        """(high-noise rows, low-noise rows) when a batch's per-sample timesteps straddle the expert boundary."""
+        import torch
+
+        t = torch.as_tensor(t).flatten()
+        boundary = self.boundary_timestep
+        if boundary is None or self.pipe.transformer is None or t.numel() != batch or batch < 2:
+            return None
+        high = t >= boundary
+        if bool(high.all()) or not bool(high.any()):
+            return None
+        return torch.nonzero(high).flatten(), torch.nonzero(~high).flatten()
+
     def _multiples(self) -> tuple[int, int]:
         patch = self.transformer.config.patch_size
         spatial = self.pipe.vae_scale_factor_spatial
@@ -90,6 +103,16 @@ class WanGenerator(VideoGenerator):
     def _velocity(self, z, condition: Condition, t):
         import torch
 
+        mixed = self._split_by_expert(t, z.shape[0])
+        if mixed is not None:  # per-sample timesteps on both sides of the boundary (e.g. concept training's draws)
+            out = None
+            for index in mixed:
+                rows = condition if condition.embeds.shape[0] != z.shape[0] else \
+                    Condition(condition.embeds[index], None if condition.mask is None else condition.mask[index])
+                part = self._velocity(z[index], rows, torch.as_tensor(t).flatten()[index.cpu()])
+                out = part.new_empty(z.shape) if out is None else out
+                out[index] = part
+            return out
         model = getattr(self.pipe, self.expert_for(t))
         dtype = model.dtype
         batch = z.shape[0]
