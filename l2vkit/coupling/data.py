@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 FORMAT_VERSION = 1
 _FIELDS = ("latents", "sigmas", "video_index", "embeds", "mask", "local_tokens", "targets")
+#: The fields that hold values (checked to be finite).
+_VALUED = ("latents", "sigmas", "embeds", "local_tokens", "targets")
 
 
 @dataclasses.dataclass
@@ -50,8 +52,6 @@ class CouplingData:
         return int(self.targets.shape[0])
 
     def validate(self) -> None:
-        import torch
-
         m, v = self.latents.shape[0], self.targets.shape[0]
         for name, size in (("sigmas", m), ("video_index", m), ("local_tokens", m), ("embeds", v), ("mask", v)):
             if getattr(self, name).shape[0] != size:
@@ -60,14 +60,7 @@ class CouplingData:
             raise ValueError(f"coupling data: {len(self.captions)} captions for {v} videos")
         if m and (int(self.video_index.min()) < 0 or int(self.video_index.max()) >= v):
             raise ValueError("coupling data: video_index points outside the videos")
-        for name in ("latents", "sigmas", "embeds", "local_tokens", "targets"):
-            if not isinstance(getattr(self, name), torch.Tensor):
-                continue  # a store's fields were checked when they were written (l2vkit.coupling.store)
-            bad = ~torch.isfinite(getattr(self, name))
-            if bad.any():
-                rows = torch.nonzero(bad.reshape(bad.shape[0], -1).any(1)).flatten()[:5].tolist()
-                raise ValueError(f"coupling data: {name} contains NaN or infinite values (rows {rows}…); "
-                                 "rebuild the data — check the videos and the models' dtype")
+        _check_finite({name: getattr(self, name) for name in _VALUED})
 
     def subset(self, videos: Sequence[int]) -> "CouplingData":
         """The samples of the given videos (re-indexed)."""
@@ -85,14 +78,11 @@ class CouplingData:
         """One safetensors file (tensors + JSON metadata), written atomically."""
         import json
 
-        import torch
         from safetensors.torch import save_file
 
         from ..io import atomic_path
 
-        # a store's lazy fields are read in whole here: save() is for data that fits in memory
-        tensors = {name: (lambda x: x if isinstance(x, torch.Tensor) else x[:])(getattr(self, name)).contiguous()
-                   for name in _FIELDS}
+        tensors = {name: _in_memory(getattr(self, name)).contiguous() for name in _FIELDS}
         meta = {"format_version": FORMAT_VERSION, "captions": self.captions, **self.meta}
         with atomic_path(path) as tmp:
             save_file(tensors, str(tmp), metadata={"l2vkit_coupling_data": json.dumps(meta)})
@@ -238,7 +228,7 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
                 part["video_index"].append(torch.arange(start, start + n))
                 part["local_tokens"].append(vlm.visual_tokens(generator.decode(x0)).float().cpu())
             part = {name: torch.cat(values) for name, values in part.items()}
-            _check_finite(part, start)
+            _check_finite(part, f" of the videos from {start} on")
             if writer:
                 writer.write(part, rng.get_state())
             else:
@@ -273,10 +263,24 @@ def open_coupling_data(folder) -> CouplingData:
     return CouplingData(**read_store(folder))
 
 
-def _check_finite(part: dict, start: int) -> None:
+def _check_finite(fields: dict, where: str = "") -> None:
+    """Raise naming the field, its first bad rows and ``where`` when a tensor holds NaN or infinite values; a store's
+    lazy fields (not tensors) were checked batch by batch when they were written."""
     import torch
 
-    for name in ("latents", "sigmas", "embeds", "local_tokens", "targets"):
-        if not torch.isfinite(part[name]).all():
-            raise ValueError(f"coupling data: {name} of the videos from {start} on contains NaN or infinite values; "
-                             "check the videos and the models' dtype")
+    for name in _VALUED:
+        value = fields[name]
+        if not isinstance(value, torch.Tensor):
+            continue
+        bad = ~torch.isfinite(value)
+        if bad.any():
+            rows = torch.nonzero(bad.reshape(bad.shape[0], -1).any(1)).flatten()[:5].tolist()
+            raise ValueError(f"coupling data: {name}{where} contains NaN or infinite values (rows {rows}…); "
+                             "rebuild the data — check the videos and the models' dtype")
+
+
+def _in_memory(value):
+    """A field as a tensor: a store's lazy rows are read in whole (``save`` is for data that fits in memory)."""
+    import torch
+
+    return value if isinstance(value, torch.Tensor) else value[:]

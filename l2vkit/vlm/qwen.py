@@ -39,7 +39,7 @@ class QwenVLM(VideoVLM):
         """The video processing this checkpoint gets: its ``video_preprocessor_config.json``; without one, the video
         defaults of transformers' ``Qwen2VLVideoProcessor`` with sampling at 2 fps (:data:`VIDEO_DEFAULTS`, the model
         cards' usage through qwen-vl-utils) — said in a warning, since transformers itself would take the image
-        limits of ``preprocessor_config.json`` and keep every frame. Rules and sources: docs/preprocessing.md."""
+        limits of ``preprocessor_config.json`` and keep every frame. Rules and sources: docs/vlm.md."""
         if getattr(self, "_video_settings", None) is None:
             p = {k: v for k, v in self.preprocess.items() if k != "_source"}
             if self.preprocess.get("_source") == "preprocessor_config.json":
