@@ -4,3 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python benchmarks/gpu_bench.py --out "${1:-outputs/benchmarks/gpu.json}"
+# Φ at real sizes: measured training-step peaks beside the plan (docs/coupling.md).
+python benchmarks/coupling_measured.py --out "$(dirname "${1:-outputs/benchmarks/gpu.json}")/coupling_measured.json"

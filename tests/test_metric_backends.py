@@ -88,3 +88,25 @@ def test_aesthetic_scorer_reads_laion_layout_weights_and_refuses_code(tiny_clip,
 def test_every_stand_in_is_labelled_as_one():
     assert all("toy" in label or "pyramid" in label for label in LABELS["toy"].values())
     assert set(LABELS["toy"]) <= set(LABELS["paper"])
+
+
+def test_lpips_distance_pairs_videos_frame_by_frame():
+    """LPIPS through the lpips package, with a random AlexNet (``pnet_rand``) and the package's own linear heads, so
+    nothing is downloaded. Skips where lpips (which needs torchvision) is not installed, as on this project's CPUs."""
+    lpips = pytest.importorskip("lpips", reason="LPIPS needs the lpips package and torchvision")
+    from l2vkit.metrics.backends import lpips_distance
+
+    torch.manual_seed(0)
+    model = lpips.LPIPS(net="alex", pnet_rand=True, verbose=False)
+    distance = lpips_distance(model=model, device="cpu", batch_size=3)
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (2, 4, 64, 64, 3), dtype=np.uint8)
+    b = a.copy()
+    b[1] = 255 - b[1]  # the second pair differs everywhere
+    d = distance(a, b)
+    assert d.shape == (2,) and d[0] == pytest.approx(0, abs=1e-6) and d[1] > 0.01
+    frames = [torch.from_numpy(x[1]).permute(0, 3, 1, 2).float() / 127.5 - 1 for x in (a, b)]
+    with torch.no_grad():
+        assert d[1] == pytest.approx(model(*frames).mean().item(), rel=1e-5)  # the package's own call
+    with pytest.raises(ValueError, match="paired videos"):
+        distance(a, b[:, :2])

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from l2vkit.testing import official_function
 from l2vkit.vlm.preprocess import qwen_frame_indices
 
 #: Qwen/Qwen2.5-VL-3B-Instruct's preprocessor_config.json as published (it ships no video_preprocessor_config.json)
@@ -93,24 +94,6 @@ def test_a_hub_qwen2_5_reads_a_real_clip_through_the_model(hub_qwen2_5, sample_c
     assert torch.isfinite(probs.vocab).all()
 
 
-def official(file: str, name: str, cls: str | None = None):
-    """A function (or method of ``cls``) of transformers' installed Qwen2-VL source, compiled on its own: the modules
-    import torchvision, which the CPU environment lacks, but these functions need only math and torch."""
-    import ast
-    import math
-
-    import transformers.models.qwen2_vl as package
-
-    body = ast.parse((Path(package.__file__).parent / file).read_text()).body
-    if cls is not None:
-        body = next(node for node in body if isinstance(node, ast.ClassDef) and node.name == cls).body
-    function = next(node for node in body if isinstance(node, ast.FunctionDef) and node.name == name)
-    namespace = {"math": math, "torch": torch, "VideoMetadata": object, "Optional": object, "Union": object}
-    module = ast.fix_missing_locations(ast.Module(body=[function], type_ignores=[]))
-    exec(compile(module, file, "exec"), namespace)
-    return namespace[name]
-
-
 @pytest.mark.unit
 @pytest.mark.parametrize("total,fps", [(132, 25.0), (33, 16.0), (17, 16.0), (81, 16.0), (120, 30000 / 1001),
                                        (250, 25.0), (2000, 30.0)])
@@ -123,9 +106,9 @@ def test_frame_indices_equal_transformers_own_sample_frames(total, fps):
 
     processor = SimpleNamespace(num_frames=None, fps=2.0, temporal_patch_size=2, min_frames=4, max_frames=768)
     metadata = VideoMetadata(total_num_frames=total, fps=fps)
-    theirs = official("video_processing_qwen2_vl.py", "sample_frames", "Qwen2VLVideoProcessor")(
+    theirs = official_function("qwen2_vl/video_processing_qwen2_vl.py", "sample_frames", "Qwen2VLVideoProcessor")(
         processor, metadata).tolist()
-    official_resize = official("image_processing_qwen2_vl.py", "smart_resize")
+    official_resize = official_function("qwen2_vl/image_processing_qwen2_vl.py", "smart_resize")
     assert qwen_frame_indices(total, video_fps=fps) == theirs
     for height, width in ((720, 1280), (144, 176), (272, 640), (480, 832), (1080, 1920)):
         assert smart_resize(height, width, 28, 128 * 28 * 28, 768 * 28 * 28) == official_resize(

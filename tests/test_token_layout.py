@@ -20,10 +20,14 @@ def test_a_hub_style_qwen_reads_the_couplings_output_without_inputs(tmp_path):
     coupling = fit_coupling(vlm, generator, data, steps={"global": 2, "local": 0, "rho": 0}, progress=False,
                             width=32, mixer_depth=1, local_depth=1, projections=8)
     z, pi = data.latents[:2], data.embeds[data.video_index[:2]]
+    fresh = tiny_qwen2_vl()  # has encoded no clips yet, so knows no layout for 20 tokens
+    del fresh.preprocess["num_frames"]
     with pytest.raises(ValueError, match="cannot place 20 external tokens"):
-        vlm.token_probs(coupling.read(z, pi), "a", ["red", "blue"])  # the failure the issue reports
+        fresh.token_probs(coupling.read(z, pi), "a", ["red", "blue"])  # the failure the issue reports
     read = coupling.token_probs(vlm, z, pi, "a", ["red", "blue"])
     assert read.candidates.shape == (2, 2) and torch.isfinite(read.vocab).all()
+    # the VLM that encoded the clips remembers their layout, so the README's plain call works too
+    assert torch.allclose(vlm.token_probs(coupling.read(z, pi), "a", ["red", "blue"]).candidates, read.candidates)
     coupling.save_pretrained(tmp_path / "phi")
     again = CouplingResult.from_pretrained(tmp_path / "phi", vlm=vlm, generator=generator)
     assert torch.allclose(again.token_probs(vlm, z, pi, "a", ["red", "blue"]).candidates, read.candidates)

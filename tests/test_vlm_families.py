@@ -187,7 +187,14 @@ def test_frame_sampling_helpers_match_transformers():
     # InternVLVideoProcessor.sample_frames: every total/count frames from half a step in.
     assert shifted_frame_indices(10, 4) == [1, 3, 6, 8]
     assert shifted_frame_indices(32, 8, initial_shift=False) == [0, 4, 8, 12, 16, 20, 24, 28]
-    assert shifted_frame_indices(3, 8) == [0, 1, 2]
+    with pytest.raises(ValueError, match="3 frames but 8 were asked"):  # the official processor refuses too
+        shifted_frame_indices(3, 8)
+    with pytest.raises(ValueError, match="3 frames but 4 were asked"):
+        uniform_frame_indices(3, 4)
+    with pytest.raises(ValueError, match="frame rate"):
+        uniform_frame_indices(30, None, fps=1)
+    assert uniform_frame_indices(48, None, fps=1, video_fps=24) == [0, 24]
+    assert shifted_frame_indices(48, None, fps=1, video_fps=24) == [12, 36]
 
 
 def test_smolvlm_sampling_matches_its_processor_where_importable():

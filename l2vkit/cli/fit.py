@@ -15,15 +15,15 @@ def add_parser(sub) -> None:
         description="Fit the coupling Φ that lets the VLM read the generator's latents: the global branch, the local "
                     "branch and the ρ-OT merge, in that order. With the toy world's models (the default) the "
                     "training videos are drawn from the toy world and a held-out set is scored; with other models "
-                    "give --data, a folder of .mp4 videos at the generator's size plus a captions.json. A resumable "
+                    "give --data, a folder of video files (.mp4, .webm, .mkv, .mov, .avi; any size, rate and codec PyAV decodes) plus a captions.json. A resumable "
                     "state is saved beside OUT while fitting: rerun the same command after an interruption.")
     fit.add_argument("--vlm", default="toy", help="VLM: 'toy' or a Hugging Face id / local folder (default: toy)")
     fit.add_argument("--generator", default="toy",
                      help="generator: 'toy' or a diffusers id / local folder (default: toy)")
     fit.add_argument("--data", metavar="FOLDER", default=None,
-                     help="folder of .mp4 videos (each exactly the generator's frames×height×width) and a "
-                          "captions.json mapping each file name to its caption; required for models other than "
-                          "the toy world's")
+                     help="folder of video files (.mp4, .webm, .mkv, .mov, .avi; conformed to the generator's "
+                          "frames, rate and size) and a captions.json mapping each file name to its caption; "
+                          "required for models other than the toy world's")
     fit.add_argument("--out", metavar="FILE", default="outputs/coupling.safetensors",
                      help="coupling file to write (.safetensors, with a readable .json beside it; "
                           "default: outputs/coupling.safetensors)")
@@ -82,7 +82,7 @@ def fit(args) -> int:
     if args.data is None:
         if preset.fit_coupling is None:
             raise ValueError("--data FOLDER is needed to fit a coupling for models other than a preset's such as the "
-                             "toy world's (a folder of .mp4 videos at the generator's size with a captions.json)")
+                             "toy world's (a folder of video files with a captions.json)")
         with quiet_loading():
             preset.fit_coupling(out, videos=args.videos or 3000, eval_videos=args.eval_videos or 300,
                                 seed=args.seed, cache=args.cache, steps=steps or None, table=args.table,
@@ -126,8 +126,9 @@ def fit(args) -> int:
 
 
 def video_folder(folder: Path, limit: int | None):
-    """The .mp4 files of ``folder`` (sorted, at most ``limit``) and their captions from ``folder/captions.json``."""
+    """The video files of ``folder`` (:data:`l2vkit.video.VIDEO_SUFFIXES`) (sorted, at most ``limit``) and their captions from ``folder/captions.json``."""
     from ..io import read_json
+    from ..video import VIDEO_SUFFIXES
 
     if not folder.is_dir():
         raise FileNotFoundError(f"--data folder {folder} does not exist")
@@ -138,16 +139,16 @@ def video_folder(folder: Path, limit: int | None):
     captions = read_json(index)
     if not isinstance(captions, dict) or not all(isinstance(c, str) and c.strip() for c in captions.values()):
         raise ValueError(f'{index} must map file names to non-empty captions, e.g. {{"clip1.mp4": "a red car"}}')
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".mp4")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in VIDEO_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"--data folder {folder} has no .mp4 videos")
+        raise FileNotFoundError(f"--data folder {folder} has no video files ({', '.join(VIDEO_SUFFIXES)})")
     missing = [p.name for p in files if p.name not in captions]
     if missing:
         raise ValueError(f"{index} has no caption for {len(missing)} video(s): {', '.join(missing[:5])}"
                          + ("…" if len(missing) > 5 else ""))
     unknown = sorted(set(captions) - {p.name for p in files})
     if unknown:
-        raise ValueError(f"{index} names {len(unknown)} file(s) that are not .mp4 videos in {folder}: "
+        raise ValueError(f"{index} names {len(unknown)} file(s) that are not video files in {folder}: "
                          f"{', '.join(unknown[:5])}" + ("…" if len(unknown) > 5 else ""))
     files = files[:limit] if limit else files
     return files, [captions[p.name] for p in files]

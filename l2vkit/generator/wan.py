@@ -15,8 +15,17 @@ from .base import Condition, VideoGenerator, register
 @register("WanPipeline")
 class WanGenerator(VideoGenerator):
     family = "wan"  # the base class's defaults are WanPipeline's own (81×480×832, 50 steps, guidance 5)
-    #: frames per second of the videos it makes (Wan2.1 writes 16 fps; Wan2.2 TI2V-5B writes 24)
-    fps = 16
+    @property
+    def fps(self) -> float | None:
+        """Frames per second of the videos it makes: 16 (Wan2.1, Wan2.2 A14B), 24 for Wan2.2 TI2V-5B (the
+        ``expand_timesteps`` layout), as their model cards export them; assignable."""
+        if "_fps" in self.__dict__:
+            return self.__dict__["_fps"]
+        return 24 if getattr(self.pipe.config, "expand_timesteps", False) else 16
+
+    @fps.setter
+    def fps(self, value: float | None) -> None:
+        self.__dict__["_fps"] = value
 
     @classmethod
     def component_dtypes(cls, dtype):

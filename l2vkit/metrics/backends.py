@@ -10,8 +10,8 @@ text–video score       CLIPScore: 100 · max(cos, 0) between the caption  Mini
                        ``openai/clip-vit-large-patch14``
 aesthetic score        LAION's improved aesthetic predictor (an MLP on   none
                        CLIP ViT-L/14 image embeddings), mean over frames
-LPIPS                  the ``lpips`` package (AlexNet; needs             :func:`~l2vkit.metrics.perceptual_distance`
-                       torchvision)                                       on training-free pyramid features
+LPIPS                  :func:`lpips_distance`: the ``lpips`` package    :func:`~l2vkit.metrics.perceptual_distance`
+                       (AlexNet; needs torchvision)                     on training-free pyramid features
 =====================  ===============================================  =============================================
 
 Every backend takes a model id (``from_pretrained``: what Colab users run) or a model object of the same class (what
@@ -37,11 +37,10 @@ LABELS = {
 
 
 def _frames(video, count: int) -> np.ndarray:
-    """``count`` frames of a (T, H, W, 3) uint8 video, spread as transformers samples them."""
-    from ..vlm.preprocess import uniform_frame_indices
-
+    """``count`` frames of a (T, H, W, 3) uint8 video, spread as transformers samples them (``i · T // count``); a
+    clip shorter than ``count`` repeats frames by the same rule, since these feature models take a fixed count."""
     video = np.asarray(video)
-    return video[uniform_frame_indices(len(video), count)]
+    return video[np.arange(count, dtype=int) * len(video) // count]
 
 
 def _device(model, device):
@@ -174,6 +173,35 @@ def aesthetic_scorer(head, encoders: tuple[Callable, Callable]) -> Callable:
     return score
 
 
+def lpips_distance(net: str = "alex", *, model=None, device=None, batch_size: int = 16) -> Callable:
+    """LPIPS between paired videos, the ``lpips`` package's network (``net`` "alex", "vgg" or "squeeze"; or a built
+    ``lpips.LPIPS`` as ``model``): ``distance(a, b)`` for (V, T, H, W, 3) uint8 videos of equal shape → (V,) the mean
+    over frames of the per-frame LPIPS. Needs ``pip install lpips``, which needs torchvision (Colab has it)."""
+    import torch
+
+    if model is None:
+        try:
+            import lpips
+        except ImportError as err:
+            raise ImportError("LPIPS needs the lpips package (and torchvision): pip install lpips") from err
+        model = lpips.LPIPS(net=net, verbose=False)
+    model, device = _device(model, device)
+
+    @torch.no_grad()
+    def distance(a, b) -> np.ndarray:
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or a.ndim != 5 or a.shape[-1] != 3:
+            raise ValueError(f"LPIPS compares paired videos (V, T, H, W, 3) of one shape; got {a.shape} and {b.shape}")
+        frames = [torch.from_numpy(x.reshape(-1, *x.shape[2:])).permute(0, 3, 1, 2) for x in (a, b)]
+        out = []
+        for start in range(0, len(frames[0]), batch_size):
+            x, y = (f[start:start + batch_size].to(device).float() / 127.5 - 1 for f in frames)  # lpips takes [-1, 1]
+            out.append(model(x, y).flatten().cpu())
+        return torch.cat(out).reshape(a.shape[:2]).mean(1).numpy()
+
+    return distance
+
+
 def _load_head(path):
     from pathlib import Path
 
@@ -198,4 +226,4 @@ def _load_head(path):
 
 
 __all__ = ["CLIP", "LABELS", "VIDEOMAE", "aesthetic_head", "aesthetic_scorer", "clip_encoders", "clip_score",
-           "videomae_features"]
+           "lpips_distance", "videomae_features"]

@@ -17,6 +17,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Sequence
 
 from ..dtypes import resolve_dtype
+from .common import expand_layout, layout_of
 
 if TYPE_CHECKING:
     import torch
@@ -253,9 +254,13 @@ class VideoVLM:
         Returns
         -------
         torch.Tensor
-            The visual tokens z_Ω (B, N, D), D = :attr:`hidden_size`.
+            The visual tokens z_Ω (B, N, D), D = :attr:`hidden_size`. Their layout (grid, frame count, timing) is
+            remembered by token count, so that :meth:`token_probs` can read them without ``inputs=``.
         """
-        return self._encode(self.pixel_inputs(video))
+        inputs = self.pixel_inputs(video)
+        z = self._encode(inputs)
+        self.__dict__.setdefault("_recent_layouts", {})[z.shape[1]] = layout_of(inputs)
+        return z
 
     def token_probs(self, z, prompt: str, candidates: Sequence[str] | None = None, *, inputs: dict | None = None):
         """Next-token distribution at the slot after ``prompt``, reading visual tokens ``z`` (B, N, D).
@@ -270,7 +275,8 @@ class VideoVLM:
         candidates : sequence of str, optional
             Words to score at the slot, each by the word policy (see :meth:`word_ids`).
         inputs : dict, optional
-            The non-pixel inputs that place the tokens (grids, frame counts); derived from ``z`` when ``None``.
+            The non-pixel inputs that place the tokens (grids, frame counts). When ``None``: those of the last
+            clips :meth:`visual_tokens` encoded into as many tokens, else derived from the settings.
 
         Returns
         -------
@@ -287,7 +293,9 @@ class VideoVLM:
         import torch
 
         z = self._check_tokens(z)
-        inputs = inputs if inputs is not None else self._token_layout(z)
+        if inputs is None:  # the layout of the last clips encoded with this many tokens, else the settings' one
+            recent = self.__dict__.get("_recent_layouts", {}).get(z.shape[1])
+            inputs = expand_layout(recent, z.shape[0]) if recent is not None else self._token_layout(z)
         ids = self._sequence(prompt, inputs)
         limit = self.max_length
         if len(ids) > limit:

@@ -97,6 +97,35 @@ def token_string(tokenizer, token_id: int) -> str:
     return token
 
 
+def video_clips(video):
+    """The clips of a (T, H, W, 3) video, a (B, T, H, W, 3) batch or a list, left as they are: uint8 stays uint8, so
+    that frames are sampled before any conversion to float, as the official processors do."""
+    if isinstance(video, (list, tuple)):
+        return [clip for item in video for clip in video_clips(item)]
+    ndim = getattr(video, "ndim", None)
+    if ndim == 4:
+        return [video]
+    if ndim == 5:
+        return list(video)
+    raise ValueError(f"video has shape {tuple(getattr(video, 'shape', ()))}; expected (T, H, W, 3) or (B, T, H, W, 3)")
+
+
+def layout_of(inputs: dict) -> dict:
+    """The non-pixel part of a batch's model inputs (grids, frame counts, timing), first sample only."""
+    import torch
+
+    return {k: v[:1] if isinstance(v, torch.Tensor) and v.ndim else v for k, v in inputs.items()
+            if not k.startswith("pixel_values")}
+
+
+def expand_layout(layout: dict, batch: int) -> dict:
+    """:func:`layout_of`'s first-sample layout repeated for a batch of ``batch``."""
+    import torch
+
+    return {k: v.expand(batch, *v.shape[1:]) if isinstance(v, torch.Tensor) and v.ndim else v
+            for k, v in layout.items()}
+
+
 def stack_clips(clips, what: str = "videos"):
     """torch.stack of per-video tensors that must share a shape (one batch)."""
     import torch

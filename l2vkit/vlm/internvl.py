@@ -8,7 +8,7 @@ as one line per frame, "Frame{i}: <img><IMG_CONTEXT>…</img>". z_Ω is the fram
 from __future__ import annotations
 
 from .base import VideoVLM, register
-from .common import chat_layout_ids, forward_with_features, stack_clips, token_string
+from .common import chat_layout_ids, forward_with_features, stack_clips, token_string, video_clips
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
                          rescale_and_normalize, resize_frames, shifted_frame_indices)
 
@@ -26,19 +26,21 @@ class InternVLM(VideoVLM):
     BARE = "{video}"
 
     # ---------------------------------------------------------------------------------------- preprocessing
-    def pixel_inputs(self, video) -> dict:
-        """InternVLVideoProcessor in torch: (optional) shifted uniform frame sampling, resize to ``size`` (bicubic),
-        rescale and normalise with the processor's mean/std. Frames are never tiled (videos skip crop_to_patches)."""
+    def pixel_inputs(self, video, *, fps: float | None = None) -> dict:
+        """InternVLVideoProcessor in torch: (with ``do_sample_frames``) its shifted uniform sampling of ``num_frames``
+        or ``fps`` frames from the uint8 clip, resize to ``size`` (bicubic), rescale and normalise with the processor's
+        mean/std. Frames are never tiled (videos skip crop_to_patches). ``fps``: the clips' frame rate (default
+        :attr:`video_fps`), needed to sample at ``fps``."""
         p = self.preprocess
-        videos = as_video_tensor(video, device=self.device)
         side = _pair(self.model.config.vision_config.image_size)
         size = p.get("size") or {"height": side[0], "width": side[1]}
         mode = resample_mode(p.get("resample"), "bicubic")
         clips = []
-        for clip in videos:
-            if p.get("do_sample_frames") and p.get("num_frames"):
-                clip = clip[shifted_frame_indices(clip.shape[0], p["num_frames"], p.get("initial_shift", True))]
-            frames = clip.permute(0, 3, 1, 2)  # (T, 3, H, W)
+        for clip in video_clips(video):
+            if p.get("do_sample_frames") and (p.get("num_frames") or p.get("fps")):
+                clip = clip[shifted_frame_indices(len(clip), p.get("num_frames"), p.get("initial_shift", True),
+                                                  fps=p.get("fps"), video_fps=fps or self.video_fps)]
+            frames = as_video_tensor(clip, device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)
             if p.get("do_resize", True):
                 frames = resize_frames(frames, processor_output_size(size, *frames.shape[-2:]), mode=mode)
             clips.append(rescale_and_normalize(frames, p, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD))

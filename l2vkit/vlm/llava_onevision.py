@@ -7,11 +7,16 @@ sequence, newline included, as ``get_video_features`` returns it.
 from __future__ import annotations
 
 import math
+import warnings
 
 from .base import VideoVLM, register
-from .common import chat_layout_ids, forward_with_features, stack_clips, token_string
+from .common import chat_layout_ids, forward_with_features, stack_clips, token_string, video_clips
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
                          rescale_and_normalize, resize_frames, uniform_frame_indices)
+
+#: Frames per clip in the llava-hf model cards' video example (``np.arange(0, T, T / 8).astype(int)``, the same
+#: indices as the processor's default ``i · T // 8``).
+MODEL_CARD_FRAMES = 8
 
 
 @register
@@ -24,18 +29,35 @@ class LlavaOnevisionVLM(VideoVLM):
     BARE = "{video}"
 
     # ---------------------------------------------------------------------------------------- preprocessing
-    def pixel_inputs(self, video) -> dict:
-        """LlavaOnevisionVideoProcessor in torch: (optional) uniform frame sampling, resize to ``size`` (384×384,
-        bicubic), rescale and normalise with the processor's mean/std (OpenAI CLIP by default)."""
+    @property
+    def video_sampling(self) -> dict:
+        """Frame sampling: the checkpoint's video processor settings; for a checkpoint with only an image processor
+        file (as llava-hf publishes them) the model cards' usage, :data:`MODEL_CARD_FRAMES` frames by transformers'
+        default rule, said in a warning — transformers itself would keep every frame."""
         p = self.preprocess
-        videos = as_video_tensor(video, device=self.device)
+        if p.get("_source") == "preprocessor_config.json" and "do_sample_frames" not in p:
+            if not self.__dict__.get("_warned_sampling"):
+                self.__dict__["_warned_sampling"] = True
+                warnings.warn(f"{self.model_id} has no video_preprocessor_config.json; sampling {MODEL_CARD_FRAMES} "
+                              "frames per clip as the model cards do (transformers would keep every frame). Set "
+                              "vlm.preprocess['do_sample_frames'] to choose", UserWarning, stacklevel=3)
+            return {"sample": True, "num_frames": MODEL_CARD_FRAMES, "fps": None}
+        return {"sample": bool(p.get("do_sample_frames")), "num_frames": p.get("num_frames"), "fps": p.get("fps")}
+
+    def pixel_inputs(self, video, *, fps: float | None = None) -> dict:
+        """LlavaOnevisionVideoProcessor in torch: (with ``do_sample_frames``) transformers' default sampling of
+        ``num_frames`` or ``fps`` frames from the uint8 clip, then resize to ``size`` (384×384, bicubic), rescale and
+        normalise with the processor's mean/std (OpenAI CLIP by default). ``fps``: the clips' frame rate (default
+        :attr:`video_fps`), needed to sample at ``fps``."""
+        p, s = self.preprocess, self.video_sampling
         size = p.get("size") or {"height": 384, "width": 384}
         mode = resample_mode(p.get("resample"), "bicubic")
         clips = []
-        for clip in videos:
-            if p.get("do_sample_frames") and p.get("num_frames"):
-                clip = clip[uniform_frame_indices(clip.shape[0], p["num_frames"])]
-            frames = clip.permute(0, 3, 1, 2)  # (T, 3, H, W)
+        for clip in video_clips(video):
+            if s["sample"] and (s["num_frames"] or s["fps"]):
+                clip = clip[uniform_frame_indices(len(clip), s["num_frames"], fps=s["fps"],
+                                                  video_fps=fps or self.video_fps)]
+            frames = as_video_tensor(clip, device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)
             if p.get("do_resize", True):
                 frames = resize_frames(frames, processor_output_size(size, *frames.shape[-2:]), mode=mode)
             clips.append(rescale_and_normalize(frames, p, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD))

@@ -76,6 +76,53 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return h_bar, w_bar
 
 
+#: The frame rate transformers' Qwen3VLVideoProcessor assumes for a clip without metadata (with a warning).
+QWEN3_ASSUMED_FPS = 24
+
+
+def qwen3_frame_indices(total: int, *, video_fps: float | None = None, fps: float | None = 2.0,
+                        num_frames: int | None = None, min_frames: int = 4, max_frames: int = 768) -> list[int]:
+    """Qwen3-VL's frame sampling (transformers' ``Qwen3VLVideoProcessor.sample_frames``), which differs from
+    Qwen2-VL's: the count ``int(total / video_fps · fps)`` is clamped to [``min_frames``, min(``max_frames``,
+    ``total``)] but not rounded to the temporal patch (the last frame is repeated later), and the indices are
+    ``linspace(0, total − 1, n).round()``. ``num_frames`` wins over ``fps``; with neither, every frame clamped likewise.
+
+    >>> qwen3_frame_indices(132, video_fps=24.0)  # bigbuckbunny.mp4: 5.5 s → 11 frames
+    [0, 13, 26, 39, 52, 66, 79, 92, 105, 118, 131]
+    """
+    if total < 1:
+        raise ValueError("video is empty: it has no frames")
+    if num_frames is None and fps is not None:
+        count = int(total / (video_fps or QWEN3_ASSUMED_FPS) * fps)
+        count = min(max(count, min_frames), max_frames, total)
+    else:
+        count = num_frames if num_frames is not None else min(max(total, min_frames), max_frames)
+    return np.linspace(0, total - 1, count).round().astype(int).tolist()
+
+
+def qwen3_smart_resize(frames: int, height: int, width: int, factor: int, min_pixels: int, max_pixels: int,
+                       temporal_factor: int = 2) -> tuple[int, int]:
+    """Qwen3-VL's video resize rule: the pixel budget [min_pixels, max_pixels] covers all frames together
+    (t̄ · h̄ · w̄, t̄ the frame count rounded to ``temporal_factor``); sides are multiples of ``factor``."""
+    if frames < temporal_factor:
+        raise ValueError(f"{frames} frames: Qwen3-VL needs at least {temporal_factor} (one temporal patch)")
+    if height < factor or width < factor:
+        scale = max(factor / height, factor / width)
+        height, width = int(height * scale), int(width * scale)
+    if max(height, width) / min(height, width) > 200:
+        raise ValueError(f"aspect ratio {max(height, width) / min(height, width):.0f} is over Qwen's limit of 200")
+    h_bar, w_bar = round(height / factor) * factor, round(width / factor) * factor
+    t_bar = round(frames / temporal_factor) * temporal_factor
+    if t_bar * h_bar * w_bar > max_pixels:
+        beta = math.sqrt((frames * height * width) / max_pixels)
+        h_bar = max(factor, math.floor(height / beta / factor) * factor)
+        w_bar = max(factor, math.floor(width / beta / factor) * factor)
+    elif t_bar * h_bar * w_bar < min_pixels:
+        beta = math.sqrt(min_pixels / (frames * height * width))
+        h_bar, w_bar = math.ceil(height * beta / factor) * factor, math.ceil(width * beta / factor) * factor
+    return h_bar, w_bar
+
+
 def resize_frames(frames, size: tuple[int, int], *, mode: str = "bicubic", antialias: bool = True):
     """Resize (N, 3, H, W) frames to ``size`` = (h, w); differentiable. No-op when already that size."""
     import torch.nn.functional as F
@@ -140,27 +187,60 @@ def resample_mode(code, default: str = "bicubic") -> str:
     return RESAMPLE_MODES.get(int(code), default)
 
 
-def uniform_frame_indices(total: int, count: int | None) -> list[int]:
-    """transformers' default video sampling (``default_sample_indices_fn``): ``i · total // count`` for i < count.
+def frames_for_fps(total: int, fps: float | None, video_fps: float | None) -> int | None:
+    """transformers' frame count for sampling at ``fps``: ``max(1, int(total / video_fps · fps))``; ``None`` without
+    ``fps``. The clip's own rate is needed: without it the official processors refuse, and so does this."""
+    if fps is None:
+        return None
+    if not video_fps:
+        raise ValueError(f"sampling at {fps:g} fps needs the clip's frame rate; pass fps= (read from the file) or "
+                         "set vlm.video_fps, or sample a fixed num_frames instead")
+    return max(1, int(total / video_fps * fps))
 
-    All frames when ``count`` is ``None`` or ≥ ``total``.
+
+def _check_count(total: int, count: int) -> None:
+    if count > total:  # the official processors raise here rather than repeat frames
+        raise ValueError(f"the clip has {total} frames but {count} were asked for; pass a longer clip or sample "
+                         "fewer frames (num_frames / fps)")
+
+
+def uniform_frame_indices(total: int, count: int | None, *, fps: float | None = None,
+                          video_fps: float | None = None) -> list[int]:
+    """transformers' default video sampling (``BaseVideoProcessor.sample_frames``): ``i · total // count`` for
+    i < count — ``count`` frames, or ``int(total / video_fps · fps)`` of them with ``fps``; every frame with neither.
+    More frames than the clip has raises ``ValueError`` naming both numbers, as the official processor does.
+
+    (transformers 5.17's ``default_sample_indices_fn``, used when it loads a file rather than by the processor, took
+    ``arange(0, total, total // count)[:count]`` instead; 5.25's processor and loader both take the rule here.)
+
+    >>> uniform_frame_indices(132, 8)
+    [0, 16, 33, 49, 66, 82, 99, 115]
     """
     if total < 1:
         raise ValueError("video has no frames")
-    if not count or count >= total:
+    count = count or frames_for_fps(total, fps, video_fps)
+    if not count:
         return list(range(total))
+    _check_count(total, count)
     return (np.arange(count, dtype=int) * total // count).tolist()
 
 
-def shifted_frame_indices(total: int, count: int | None, initial_shift=True) -> list[int]:
-    """InternVL's video sampling: ``count`` frames every ``total / count``, starting half a step in by default.
+def shifted_frame_indices(total: int, count: int | None, initial_shift=True, *, fps: float | None = None,
+                          video_fps: float | None = None) -> list[int]:
+    """InternVL's video sampling (``InternVLVideoProcessor.sample_frames``): ``count`` frames (or
+    ``int(total / video_fps · fps)``) every ``total / count``, starting half a step in by default.
 
-    All frames when ``count`` is ``None`` or ≥ ``total`` (the official processor refuses ``count > total``).
+    Every frame with neither count nor fps; more frames than the clip has raises ``ValueError``.
+
+    >>> shifted_frame_indices(132, 8)
+    [8, 24, 41, 57, 74, 90, 107, 123]
     """
     if total < 1:
         raise ValueError("video has no frames")
-    if not count or count >= total:
+    count = count or frames_for_fps(total, fps, video_fps)
+    if not count:
         return list(range(total))
+    _check_count(total, count)
     import torch
 
     step = total / count

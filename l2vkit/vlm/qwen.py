@@ -4,13 +4,18 @@ from __future__ import annotations
 import warnings
 
 from .base import VideoVLM, register
-from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize, qwen_frame_indices,
-                         qwen_patchify, resize_frames, smart_resize)
+from .common import video_clips
+from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize, qwen3_frame_indices,
+                         qwen3_smart_resize, qwen_frame_indices, qwen_patchify, resize_frames, smart_resize)
 
 #: transformers' Qwen2VLVideoProcessor video defaults, with sampling at 2 fps as the model cards use them
 #: (qwen-vl-utils: FPS 2, FPS_MIN_FRAMES 4, FPS_MAX_FRAMES 768, VIDEO_MIN_PIXELS / VIDEO_MAX_PIXELS).
 VIDEO_DEFAULTS = {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 128 * 28 * 28,
                   "max_pixels": 768 * 28 * 28, "do_sample_frames": True}
+#: transformers' Qwen3VLVideoProcessor class defaults: it samples frames unless told not to, and its pixel budget
+#: [min_pixels, max_pixels] covers all the frames of a clip together.
+QWEN3_VIDEO_DEFAULTS = {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 128 * 32 * 32,
+                        "max_pixels": 32 * 32 * 768, "do_sample_frames": True}
 #: The frame rate transformers assumes for a clip whose own is unknown (``VideoMetadata.sampled_fps``).
 ASSUMED_FPS = 24
 
@@ -35,29 +40,36 @@ class QwenVLM(VideoVLM):
         return self.CHAT if getattr(self.tokenizer, "chat_template", None) else self.BARE
 
     @property
+    def _is_qwen3(self) -> bool:
+        return getattr(self.model.config, "model_type", None) == "qwen3_vl"
+
+    @property
     def video_settings(self) -> dict:
-        """The video processing this checkpoint gets: its ``video_preprocessor_config.json``; without one, the video
-        defaults of transformers' ``Qwen2VLVideoProcessor`` with sampling at 2 fps (:data:`VIDEO_DEFAULTS`, the model
-        cards' usage through qwen-vl-utils) — said in a warning, since transformers itself would take the image
-        limits of ``preprocessor_config.json`` and keep every frame. Rules and sources: docs/vlm.md."""
+        """The video processing this checkpoint gets: its ``video_preprocessor_config.json`` over the class defaults
+        of transformers' video processor (Qwen2VLVideoProcessor, or Qwen3VLVideoProcessor for Qwen3-VL). Without that
+        file, the video defaults with sampling at 2 fps (:data:`VIDEO_DEFAULTS`, the model cards' usage through
+        qwen-vl-utils) — said in a warning, since transformers itself would take the image limits of
+        ``preprocessor_config.json`` and keep every frame. Rules and sources: docs/vlm.md."""
         if getattr(self, "_video_settings", None) is None:
+            defaults = QWEN3_VIDEO_DEFAULTS if self._is_qwen3 else VIDEO_DEFAULTS
             p = {k: v for k, v in self.preprocess.items() if k != "_source"}
             if self.preprocess.get("_source") == "preprocessor_config.json":
-                warnings.warn(f"{self.model_id} has no video_preprocessor_config.json; using Qwen2VLVideoProcessor's "
-                              "video defaults (2 fps, 4–768 frames, 128·28²–768·28² pixels per frame) instead of its "
+                warnings.warn(f"{self.model_id} has no video_preprocessor_config.json; using the video processor's "
+                              f"defaults ({defaults['fps']:g} fps, {defaults['min_frames']}–{defaults['max_frames']} "
+                              f"frames, {defaults['min_pixels']}–{defaults['max_pixels']} pixels) instead of its "
                               f"image settings (min_pixels {p.get('min_pixels')}, max_pixels {p.get('max_pixels')})",
                               UserWarning, stacklevel=3)
-                p = {**p, **VIDEO_DEFAULTS, "size": {"shortest_edge": VIDEO_DEFAULTS["min_pixels"],
-                                                     "longest_edge": VIDEO_DEFAULTS["max_pixels"]}}
+                p = {**p, **defaults, "size": {"shortest_edge": defaults["min_pixels"],
+                                               "longest_edge": defaults["max_pixels"]}}
             size = p.get("size") or {}
-            sample = p.get("do_sample_frames", p.get("num_frames") is not None)
+            sample = p.get("do_sample_frames", True if self._is_qwen3 else p.get("num_frames") is not None)
             self._video_settings = {
-                "min_pixels": size.get("shortest_edge", p.get("min_pixels", VIDEO_DEFAULTS["min_pixels"])),
-                "max_pixels": size.get("longest_edge", p.get("max_pixels", VIDEO_DEFAULTS["max_pixels"])),
+                "min_pixels": size.get("shortest_edge", p.get("min_pixels", defaults["min_pixels"])),
+                "max_pixels": size.get("longest_edge", p.get("max_pixels", defaults["max_pixels"])),
                 "sample": bool(sample), "num_frames": p.get("num_frames"),
-                "fps": None if p.get("num_frames") else p.get("fps", VIDEO_DEFAULTS["fps"]),
-                "min_frames": p.get("min_frames", VIDEO_DEFAULTS["min_frames"]),
-                "max_frames": p.get("max_frames", VIDEO_DEFAULTS["max_frames"])}
+                "fps": None if p.get("num_frames") else p.get("fps", defaults["fps"]),
+                "min_frames": p.get("min_frames", defaults["min_frames"]),
+                "max_frames": p.get("max_frames", defaults["max_frames"])}
         return self._video_settings
 
     def frame_indices(self, total: int, fps: float | None = None) -> list[int] | None:
@@ -69,26 +81,39 @@ class QwenVLM(VideoVLM):
             warnings.warn(f"the clip's frame rate is unknown; sampling at {s['fps']:g} fps assumes {ASSUMED_FPS} fps "
                           "(transformers' default). Pass fps= or set vlm.video_fps", UserWarning, stacklevel=3)
             fps = ASSUMED_FPS
+        if self._is_qwen3:
+            return qwen3_frame_indices(total, video_fps=fps, fps=s["fps"], num_frames=s["num_frames"],
+                                       min_frames=s["min_frames"], max_frames=s["max_frames"])
         return qwen_frame_indices(total, video_fps=fps, fps=s["fps"], num_frames=s["num_frames"],
                                   min_frames=s["min_frames"], max_frames=s["max_frames"],
                                   temporal_patch_size=self.preprocess["temporal_patch_size"])
+
+    def resized_size(self, frames: int, height: int, width: int) -> tuple[int, int]:
+        """(h, w) the official processor resizes ``frames`` frames of ``height × width`` to: Qwen2's per-frame
+        ``smart_resize``, or Qwen3-VL's, whose pixel budget covers all the frames."""
+        p, s = self.preprocess, self.video_settings
+        factor = p["patch_size"] * p["merge_size"]
+        if self._is_qwen3:
+            return qwen3_smart_resize(frames, height, width, factor, s["min_pixels"], s["max_pixels"],
+                                      p["temporal_patch_size"])
+        return smart_resize(height, width, factor, s["min_pixels"], s["max_pixels"])
 
     def pixel_inputs(self, video, *, fps: float | None = None) -> dict:
         """Official Qwen-VL video processing in torch: sample frames (before any conversion to float), resize
         (smart_resize), normalise, patchify. ``fps``: the clips' frame rate (default :attr:`video_fps`)."""
         import torch
 
-        p, s = self.preprocess, self.video_settings
+        p = self.preprocess
         fps = fps or self.video_fps
         patch, temporal, merge = p["patch_size"], p["temporal_patch_size"], p["merge_size"]
         pixel_values, grids, seconds = [], [], []
-        for clip in _clips(video):
+        for clip in video_clips(video):
             total = len(clip)
             index = self.frame_indices(total, fps)
             if index is not None:
                 clip = clip[index]
             frames = as_video_tensor(clip, device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)
-            h, w = smart_resize(frames.shape[-2], frames.shape[-1], patch * merge, s["min_pixels"], s["max_pixels"])
+            h, w = self.resized_size(*frames.shape[:1], *frames.shape[-2:])
             frames = resize_frames(frames, (h, w)) if p.get("do_resize", True) else frames
             if p.get("do_normalize", True):
                 frames = normalize(frames, p.get("image_mean", OPENAI_CLIP_MEAN), p.get("image_std", OPENAI_CLIP_STD))
@@ -156,7 +181,8 @@ class QwenVLM(VideoVLM):
             grid = tuple(p["grid"])
         else:
             frames = p.get("num_frames")
-            side = int(round((p["size"]["longest_edge"]) ** 0.5)) // p["patch_size"] if "size" in p else None
+            budget = p["size"]["longest_edge"] / (frames or 1 if self._is_qwen3 else 1) if "size" in p else None
+            side = int(round(budget**0.5)) // p["patch_size"] if budget else None  # Qwen3-VL: pixels of all frames
             if not frames or not side:
                 raise ValueError(f"{self.model_id}: cannot place {z.shape[1]} external tokens; pass inputs= with "
                                  "the video_grid_thw of the videos they stand for")
@@ -246,15 +272,3 @@ class _Shape:
     def __init__(self, tokens: int):
         self.shape = (1, tokens, 0)
         self.device = "cpu"
-
-
-def _clips(video):
-    """The clips of a (T, H, W, 3) video, a (B, T, H, W, 3) batch or a list, left as they are (uint8 stays uint8)."""
-    if isinstance(video, (list, tuple)):
-        return [clip for item in video for clip in _clips(item)]
-    ndim = getattr(video, "ndim", None)
-    if ndim == 4:
-        return [video]
-    if ndim == 5:
-        return list(video)
-    raise ValueError(f"video has shape {tuple(getattr(video, 'shape', ()))}; expected (T, H, W, 3) or (B, T, H, W, 3)")

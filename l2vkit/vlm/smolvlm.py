@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from .base import VideoVLM, register
-from .common import encode_cached, forward_with_features, stack_clips, token_string
+from .common import encode_cached, forward_with_features, stack_clips, token_string, video_clips
 from .preprocess import (IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD, as_video_tensor, longest_edge_size,
                          resample_mode, rescale_and_normalize, resize_frames, smolvlm_frame_indices)
 
@@ -64,30 +64,38 @@ class SmolVLM(VideoVLM):
 
     @property
     def _source_fps(self) -> float:
-        return float(self.preprocess.get("source_fps") or DEFAULT_SOURCE_FPS)
+        """The clips' frame rate: ``preprocess["source_fps"]``, else :attr:`video_fps`, else the processor's 24."""
+        return float(self.preprocess.get("source_fps") or self.video_fps or DEFAULT_SOURCE_FPS)
 
-    def pixel_inputs(self, video) -> dict:
+    @property
+    def _rate_known(self) -> bool:
+        return bool(self.preprocess.get("source_fps") or self.video_fps)
+
+    def pixel_inputs(self, video, *, fps: float | None = None) -> dict:
         """SmolVLMVideoProcessor in torch (frames unsplit): optional fps sampling, resize the longest side to the video
         size, then square to ``max_image_size``, rescale and normalise (mean/std 0.5 by default). Idefics3's image
-        processor with ``do_image_splitting=False`` does the same to each frame."""
+        processor with ``do_image_splitting=False`` does the same to each frame. ``fps``: the clips' frame rate
+        (default :attr:`video_fps`; without one the processor's 24). A checkpoint whose files carry
+        ``video_sampling`` but no ``do_sample_frames`` (the published SmolVLM2 ones) is sampled by it, as the model
+        cards' ``apply_chat_template`` does when it loads a video (transformers' array path would keep every frame)."""
         p = self.preprocess
-        videos = as_video_tensor(video, device=self.device)
         # As SmolVLMVideoProcessor.__init__: a top-level size overrides video_sampling.video_size.
         size = p.get("size") or self._sampling.get("video_size") or {"longest_edge": 4 * 364}
         square = (p.get("max_image_size") or {"longest_edge": 364})["longest_edge"]
         mode = resample_mode(p.get("resample"), "bicubic")
         max_frames = self._sampling.get("max_frames", p.get("num_frames"))
-        clips, indices = [], None
-        for clip in videos:
-            total = clip.shape[0]
+        source = float(fps or self._source_fps)
+        clips, indices, total = [], None, None
+        for clip in video_clips(video):  # frames are sampled from the uint8 clip, before conversion to float
+            total = len(clip)
             picked = list(range(total))
-            if p.get("do_sample_frames") and max_frames:
-                fps = self._sampling.get("fps", p.get("fps", 1))
-                picked = smolvlm_frame_indices(total, max_frames, fps, self._source_fps)
+            if p.get("do_sample_frames", bool(self._sampling)) and max_frames:  # see the docstring
+                rate = self._sampling.get("fps", p.get("fps", 1))
+                picked = smolvlm_frame_indices(total, max_frames, rate, source)
             if indices is not None and picked != indices:
                 raise ValueError("videos in one batch must sample the same frames; pass them one at a time")
             indices = picked
-            frames = clip[picked].permute(0, 3, 1, 2)  # (T, 3, H, W)
+            frames = as_video_tensor(clip[picked], device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)
             if p.get("do_resize", True):
                 if size.get("longest_edge"):
                     frames = resize_frames(frames, longest_edge_size(*frames.shape[-2:], size["longest_edge"]),
@@ -98,7 +106,7 @@ class SmolVLM(VideoVLM):
             clips.append(rescale_and_normalize(frames, p, IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD))
         pixels = stack_clips(clips)
         return {"pixel_values": pixels.to(self.dtype), "frames": pixels.shape[1], "frame_indices": indices,
-                "total_frames": videos.shape[1]}
+                "total_frames": total, "source_fps": source, "rate_known": bool(fps) or self._rate_known}
 
     @property
     def image_seq_len(self) -> int:
@@ -130,9 +138,10 @@ class SmolVLM(VideoVLM):
         """"MM:SS" per frame and the duration in whole seconds, as the processor computes them from metadata."""
         frames = inputs["frames"]
         indices = inputs.get("frame_indices") or list(range(frames))
-        seconds = [i / self._source_fps for i in indices]
-        if self.preprocess.get("source_fps"):  # a known frame rate: the duration of the whole video
-            duration = int(inputs.get("total_frames", frames) / self._source_fps)
+        source = inputs.get("source_fps", self._source_fps)
+        seconds = [i / source for i in indices]
+        if inputs.get("rate_known", self._rate_known):  # a known frame rate: the duration of the whole video
+            duration = int(inputs.get("total_frames", frames) / source)
         else:  # arrays without metadata: the processor assumes 24 fps and uses the last timestamp
             duration = int(seconds[-1])
         return [f"{int(s // 60):02d}:{int(s % 60):02d}" for s in seconds], duration
