@@ -84,7 +84,8 @@ def _tiny_wan_transformer(text_dim: int, channels: int = 16):
     from diffusers import WanTransformer3DModel
 
     return WanTransformer3DModel(patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12,
-                                 in_channels=channels, out_channels=channels, text_dim=text_dim, freq_dim=256, ffn_dim=32, num_layers=2,
+                                 in_channels=channels, out_channels=channels, text_dim=text_dim, freq_dim=256,
+                                 ffn_dim=32, num_layers=2,
                                  cross_attn_norm=True, qk_norm="rms_norm_across_heads", rope_max_seq_len=32)
 
 
@@ -183,12 +184,12 @@ def tiny_ltx_pipeline(seed: int = 0):
                        transformer=transformer)
 
 
-#: name → builder(seed) of every tiny pipeline.
 def tiny_wan_ti2v_pipeline(seed: int = 0):
     """The Wan 2.2 TI2V-5B layout of :func:`tiny_wan_pipeline` (48-channel VAE, per-token timesteps)."""
     return tiny_wan_pipeline(seed, ti2v=True)
 
 
+#: name → builder(seed) of every tiny pipeline.
 TINY_PIPELINES = {"wan": tiny_wan_pipeline, "wan_minilm": tiny_wan_minilm_pipeline, "wan_ti2v": tiny_wan_ti2v_pipeline,
                   "ltx": tiny_ltx_pipeline}
 

@@ -24,10 +24,23 @@ def save_state(path: Path, state: dict) -> None:
 
 
 def load_state(path: Path) -> dict | None:
-    """The saved training state, or ``None`` when there is none yet."""
+    """The saved training state, or ``None`` when there is none yet.
+
+    Read with ``weights_only=True``: tensors, numbers, strings and containers only, which is all a state holds, so a
+    file planted where a state is looked for cannot run code; one holding anything else is refused, naming it.
+    """
+    import pickle
+
     import torch
 
-    return torch.load(path, weights_only=False) if Path(path).exists() else None
+    if not Path(path).exists():
+        return None
+    try:
+        return torch.load(path, weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError(f"{path} is not a plain training state: it holds objects that would run code when loaded, "
+                         "so it was not loaded. l2vkit never writes such files; if you did not put it there, delete "
+                         "it (training then starts afresh)") from None
 
 
 @contextlib.contextmanager

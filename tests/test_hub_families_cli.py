@@ -58,10 +58,10 @@ def test_real_clips_to_report_through_phi_on_a_hub_folder(family, generator_fold
 #: What each adapter keeps of bigbuckbunny.mp4 (132 frames at 25 fps, 1280×720) with the published files:
 #: frames picked, then the frame size the vision tower gets (Qwen: the grid of patches); docs/vlm.md gives the rules.
 BIGBUCKBUNNY = {
-    "qwen3_vl": dict(frames=10, shape_key="video_grid_thw"),   # 2 fps, linspace; all-frame pixel budget
-    "llava_onevision": dict(frames=8, shape_key=None),         # no video file: the model cards' 8 frames, warned
-    "smolvlm": dict(frames=5, shape_key=None),                 # video_sampling: 1 fps, 5.28 s → 5 frames
-    "internvl": dict(frames=132, shape_key=None),              # the published video file: do_sample_frames false
+    "qwen3_vl": 10,          # 2 fps, linspace; all-frame pixel budget
+    "llava_onevision": 8,    # no video file: the model cards' 8 frames, warned
+    "smolvlm": 5,            # video_sampling: 1 fps, 5.28 s → 5 frames
+    "internvl": 132,         # the published video file: do_sample_frames false
 }
 
 
@@ -85,8 +85,10 @@ def test_published_settings_pick_the_official_frames_of_a_real_clip(family, samp
         # 10 frames → 5 temporal patches; 10 · 720 · 1280 = 9.2M pixels is inside the budget [4096, 25165824] of all
         # frames, so the sides are only rounded to factor 32: 720 → 704 (Python rounds 22.5 to 22), 1280 → 1280
         assert inputs["video_grid_thw"].tolist() == [[5, 44, 80]]
+        # the prompt's "<t seconds>": frames 0, 15, 29, 44, … at 25 fps, the mean time of each pair
+        assert inputs["frame_seconds"] == pytest.approx([0.3, 1.46, 2.62, 3.78, 4.94])
         assert vlm.resized_size(10, 720, 1280) == (704, 1280)
     else:
-        assert inputs["frames"] == BIGBUCKBUNNY[family]["frames"]
+        assert inputs["frames"] == BIGBUCKBUNNY[family]
     if family == "smolvlm":
         assert inputs["frame_indices"] == [0, 32, 65, 98, 131] and inputs["rate_known"]

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from l2vkit.testing import official_function
-from l2vkit.vlm.preprocess import (qwen3_frame_indices, qwen3_smart_resize, shifted_frame_indices,
+from l2vkit.vlm.preprocess import (qwen3_frame_indices, qwen3_smart_resize, qwen3_timestamps, shifted_frame_indices,
                                    smolvlm_frame_indices, uniform_frame_indices)
 
 pytestmark = pytest.mark.unit
@@ -31,6 +31,13 @@ def test_qwen3_vl_sampling_is_transformers_own(total, fps):
     assert qwen3_frame_indices(total, video_fps=fps) == theirs(processor, metadata(total, fps)).tolist()
     assert qwen3_frame_indices(total, video_fps=fps, num_frames=6) == theirs(
         SimpleNamespace(**{**vars(processor), "fps": None}), metadata(total, fps), num_frames=6).tolist()
+
+
+@pytest.mark.parametrize("total,fps", CLIPS)
+def test_qwen3_vl_prompt_timestamps_are_transformers_own(total, fps):
+    theirs = official_function("qwen3_vl/processing_qwen3_vl.py", "_calculate_timestamps", "Qwen3VLProcessor")
+    indices = qwen3_frame_indices(total, video_fps=fps)
+    assert qwen3_timestamps(indices, fps) == pytest.approx(theirs(None, list(indices), fps, 2))
 
 
 def test_qwen3_vl_resize_is_transformers_own():
@@ -57,7 +64,7 @@ def test_internvl_sampling_is_transformers_own(total, fps):
 @pytest.mark.parametrize("total,fps", CLIPS)
 def test_default_sampling_is_transformers_own(total, fps):
     """LLaVA-OneVision's video processor samples with ``BaseVideoProcessor.sample_frames`` (the processor's path; in
-    transformers 5.17 the file loader's ``default_sample_indices_fn`` had another rule, so that is not the reference)."""
+    transformers 5.17 the file loader's ``default_sample_indices_fn`` had another rule: not the reference)."""
     from transformers.video_processing_utils import BaseVideoProcessor
 
     processor = SimpleNamespace(num_frames=None, fps=None)

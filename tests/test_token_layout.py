@@ -33,3 +33,19 @@ def test_a_hub_style_qwen_reads_the_couplings_output_without_inputs(tmp_path):
     assert torch.allclose(again.token_probs(vlm, z, pi, "a", ["red", "blue"]).candidates, read.candidates)
     with pytest.raises(ValueError, match=r"20 visual tokens, but the recorded clips had the grid \(5, 8, 8\)"):
         vlm.layout_inputs({"video_grid_thw": [5, 8, 8]}, coupling.read(z, pi))
+
+
+@pytest.mark.unit
+def test_a_token_count_seen_with_two_layouts_is_not_guessed():
+    """A landscape and a portrait clip give as many tokens on transposed grids: after both, tokens of that count are
+    not read with either remembered layout (the settings' one is used, or inputs= asked for)."""
+    from l2vkit.testing import tiny_qwen2_vl
+
+    vlm = tiny_qwen2_vl()
+    del vlm.preprocess["num_frames"]  # as a hub folder without video_preprocessor_config.json has it
+    wide = vlm.visual_tokens(np.zeros((4, 16, 32, 3), np.uint8))
+    assert vlm.token_probs(wide, "a", ["red", "blue"]).candidates.shape == (1, 2)  # remembered: (2, 4, 8)
+    tall = vlm.visual_tokens(np.zeros((4, 32, 16, 3), np.uint8))
+    assert tall.shape == wide.shape
+    with pytest.raises(ValueError, match="cannot place"):
+        vlm.token_probs(tall, "a", ["red", "blue"])

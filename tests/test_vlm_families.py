@@ -172,13 +172,18 @@ def test_save_and_load_round_trip(vlm, tmp_path):
 # ------------------------------------------------------------------------------------- preprocessing fidelity
 def test_frame_sampling_helpers_match_transformers():
     import numpy as np
-    from transformers.video_utils import VideoMetadata, default_sample_indices_fn
+    from types import SimpleNamespace
+
+    from transformers.video_processing_utils import BaseVideoProcessor
+    from transformers.video_utils import VideoMetadata
 
     from l2vkit.vlm.preprocess import shifted_frame_indices, smolvlm_frame_indices, uniform_frame_indices
 
+    processor = SimpleNamespace(num_frames=None, fps=None)  # the processor's own sampling (not the file loader's)
     for total, count in [(10, 4), (7, 3), (100, 8), (5, 5)]:
         meta = VideoMetadata(total_num_frames=total, fps=24, duration=total / 24)
-        assert uniform_frame_indices(total, count) == default_sample_indices_fn(meta, num_frames=count).tolist()
+        theirs = BaseVideoProcessor.sample_frames(processor, meta, num_frames=count)
+        assert uniform_frame_indices(total, count) == theirs.tolist()
     # SmolVLMVideoProcessor.sample_frames, read from processing code: at most `count` frames at `fps`, evenly spread,
     # skipping one second at both ends of long videos.
     assert smolvlm_frame_indices(30, 64, fps=1, source_fps=24) == [0]

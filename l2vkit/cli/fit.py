@@ -15,7 +15,8 @@ def add_parser(sub) -> None:
         description="Fit the coupling Φ that lets the VLM read the generator's latents: the global branch, the local "
                     "branch and the ρ-OT merge, in that order. With the toy world's models (the default) the "
                     "training videos are drawn from the toy world and a held-out set is scored; with other models "
-                    "give --data, a folder of video files (.mp4, .webm, .mkv, .mov, .avi; any size, rate and codec PyAV decodes) plus a captions.json. A resumable "
+                    "give --data, a folder of video files (.mp4, .webm, .mkv, .mov, .avi; any size, rate and codec "
+                    "PyAV decodes) plus a captions.json. A resumable "
                     "state is saved beside OUT while fitting: rerun the same command after an interruption.")
     fit.add_argument("--vlm", default="toy", help="VLM: 'toy' or a Hugging Face id / local folder (default: toy)")
     fit.add_argument("--generator", default="toy",
@@ -126,7 +127,8 @@ def fit(args) -> int:
 
 
 def video_folder(folder: Path, limit: int | None):
-    """The video files of ``folder`` (:data:`l2vkit.video.VIDEO_SUFFIXES`) (sorted, at most ``limit``) and their captions from ``folder/captions.json``."""
+    """The video files of ``folder`` (:data:`l2vkit.video.VIDEO_SUFFIXES`; sorted, at most ``limit``) and their
+    captions from ``folder/captions.json``."""
     from ..io import read_json
     from ..video import VIDEO_SUFFIXES
 

@@ -40,6 +40,8 @@ def _frames(video, count: int) -> np.ndarray:
     """``count`` frames of a (T, H, W, 3) uint8 video, spread as transformers samples them (``i · T // count``); a
     clip shorter than ``count`` repeats frames by the same rule, since these feature models take a fixed count."""
     video = np.asarray(video)
+    if not len(video):
+        raise ValueError("video is empty: it has no frames")
     return video[np.arange(count, dtype=int) * len(video) // count]
 
 
@@ -189,9 +191,11 @@ def lpips_distance(net: str = "alex", *, model=None, device=None, batch_size: in
 
     @torch.no_grad()
     def distance(a, b) -> np.ndarray:
-        a, b = np.asarray(a), np.asarray(b)
-        if a.shape != b.shape or a.ndim != 5 or a.shape[-1] != 3:
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        if a.shape != b.shape or a.ndim != 5 or a.shape[-1] != 3 or not a.shape[0] * a.shape[1]:
             raise ValueError(f"LPIPS compares paired videos (V, T, H, W, 3) of one shape; got {a.shape} and {b.shape}")
+        if a.dtype != np.uint8 or b.dtype != np.uint8:
+            raise ValueError(f"LPIPS takes uint8 videos (0–255); got {a.dtype} and {b.dtype}")
         frames = [torch.from_numpy(x.reshape(-1, *x.shape[2:])).permute(0, 3, 1, 2) for x in (a, b)]
         out = []
         for start in range(0, len(frames[0]), batch_size):

@@ -259,8 +259,16 @@ class VideoVLM:
         """
         inputs = self.pixel_inputs(video)
         z = self._encode(inputs)
-        self.__dict__.setdefault("_recent_layouts", {})[z.shape[1]] = layout_of(inputs)
+        self._remember_layout(z.shape[1], layout_of(inputs))
         return z
+
+    def _remember_layout(self, tokens: int, layout: dict) -> None:
+        """Remember the layout of clips of ``tokens`` tokens; a second, different one (portrait and landscape, say)
+        makes the count ambiguous (``None``), and token_probs then uses the settings' layout or asks for inputs=."""
+        recent = self.__dict__.setdefault("_recent_layouts", {})
+        known = recent.setdefault(tokens, layout)
+        if known is not None and repr(known) != repr(layout):
+            recent[tokens] = None
 
     def token_probs(self, z, prompt: str, candidates: Sequence[str] | None = None, *, inputs: dict | None = None):
         """Next-token distribution at the slot after ``prompt``, reading visual tokens ``z`` (B, N, D).
@@ -275,8 +283,8 @@ class VideoVLM:
         candidates : sequence of str, optional
             Words to score at the slot, each by the word policy (see :meth:`word_ids`).
         inputs : dict, optional
-            The non-pixel inputs that place the tokens (grids, frame counts). When ``None``: those of the last
-            clips :meth:`visual_tokens` encoded into as many tokens, else derived from the settings.
+            The non-pixel inputs that place the tokens (grids, frame counts). When ``None``: those of the clips
+            :meth:`visual_tokens` encoded into as many tokens (if of one layout), else the settings' layout.
 
         Returns
         -------

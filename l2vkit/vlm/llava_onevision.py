@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import warnings
 
+import numpy as np
+
 from .base import VideoVLM, register
 from .common import chat_layout_ids, forward_with_features, stack_clips, token_string, video_clips
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
@@ -36,13 +38,15 @@ class LlavaOnevisionVLM(VideoVLM):
         default rule, said in a warning — transformers itself would keep every frame."""
         p = self.preprocess
         if p.get("_source") == "preprocessor_config.json" and "do_sample_frames" not in p:
+            count = p.get("num_frames") or MODEL_CARD_FRAMES
             if not self.__dict__.get("_warned_sampling"):
                 self.__dict__["_warned_sampling"] = True
-                warnings.warn(f"{self.model_id} has no video_preprocessor_config.json; sampling {MODEL_CARD_FRAMES} "
-                              "frames per clip as the model cards do (transformers would keep every frame). Set "
+                warnings.warn(f"{self.model_id} has no video_preprocessor_config.json; sampling {count} frames per "
+                              "clip as the model cards do (transformers would keep every frame). Set "
                               "vlm.preprocess['do_sample_frames'] to choose", UserWarning, stacklevel=3)
-            return {"sample": True, "num_frames": MODEL_CARD_FRAMES, "fps": None}
-        return {"sample": bool(p.get("do_sample_frames")), "num_frames": p.get("num_frames"), "fps": p.get("fps")}
+            return {"sample": True, "num_frames": count, "fps": None, "model_card": True}
+        return {"sample": bool(p.get("do_sample_frames")), "num_frames": p.get("num_frames"), "fps": p.get("fps"),
+                "model_card": False}
 
     def pixel_inputs(self, video, *, fps: float | None = None) -> dict:
         """LlavaOnevisionVideoProcessor in torch: (with ``do_sample_frames``) transformers' default sampling of
@@ -54,7 +58,9 @@ class LlavaOnevisionVLM(VideoVLM):
         mode = resample_mode(p.get("resample"), "bicubic")
         clips = []
         for clip in video_clips(video):
-            if s["sample"] and (s["num_frames"] or s["fps"]):
+            if s["model_card"]:  # the model cards' arange(0, T, T / n): a clip shorter than n repeats frames
+                clip = clip[np.arange(s["num_frames"]) * len(clip) // s["num_frames"]]
+            elif s["sample"] and (s["num_frames"] or s["fps"]):  # the processor's rule, which refuses short clips
                 clip = clip[uniform_frame_indices(len(clip), s["num_frames"], fps=s["fps"],
                                                   video_fps=fps or self.video_fps)]
             frames = as_video_tensor(clip, device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)

@@ -76,8 +76,9 @@ def smart_resize(height: int, width: int, factor: int, min_pixels: int, max_pixe
     return h_bar, w_bar
 
 
-#: The frame rate transformers' Qwen3VLVideoProcessor assumes for a clip without metadata (with a warning).
-QWEN3_ASSUMED_FPS = 24
+#: The frame rate transformers assumes for a clip whose own is unknown (``VideoMetadata``; Qwen3VLVideoProcessor
+#: too, with a warning).
+ASSUMED_FPS = 24
 
 
 def qwen3_frame_indices(total: int, *, video_fps: float | None = None, fps: float | None = 2.0,
@@ -93,11 +94,25 @@ def qwen3_frame_indices(total: int, *, video_fps: float | None = None, fps: floa
     if total < 1:
         raise ValueError("video is empty: it has no frames")
     if num_frames is None and fps is not None:
-        count = int(total / (video_fps or QWEN3_ASSUMED_FPS) * fps)
+        count = int(total / (video_fps or ASSUMED_FPS) * fps)
         count = min(max(count, min_frames), max_frames, total)
     else:
         count = num_frames if num_frames is not None else min(max(total, min_frames), max_frames)
     return np.linspace(0, total - 1, count).round().astype(int).tolist()
+
+
+def qwen3_timestamps(indices, video_fps: float, temporal_patch_size: int = 2) -> list[float]:
+    """Seconds written before each temporal patch in Qwen3-VL's prompt (``Qwen3VLProcessor._calculate_timestamps``):
+    the mean time of the patch's first and last frame, the last frame repeated to fill a patch.
+
+    >>> qwen3_timestamps([0, 13, 26], 25.0)  # frames 0 and 13, then 26 twice
+    [0.26, 1.04]
+    """
+    indices = list(indices)
+    indices += [indices[-1]] * (-len(indices) % temporal_patch_size)
+    seconds = [i / video_fps for i in indices]
+    span = temporal_patch_size
+    return [(seconds[i] + seconds[i + span - 1]) / 2 for i in range(0, len(seconds), span)]
 
 
 def qwen3_smart_resize(frames: int, height: int, width: int, factor: int, min_pixels: int, max_pixels: int,

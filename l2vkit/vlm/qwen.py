@@ -5,8 +5,9 @@ import warnings
 
 from .base import VideoVLM, register
 from .common import video_clips
-from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize, qwen3_frame_indices,
-                         qwen3_smart_resize, qwen_frame_indices, qwen_patchify, resize_frames, smart_resize)
+from .preprocess import (ASSUMED_FPS, OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, normalize,
+                         qwen3_frame_indices, qwen3_smart_resize, qwen3_timestamps, qwen_frame_indices, qwen_patchify,
+                         resize_frames, smart_resize)
 
 #: transformers' Qwen2VLVideoProcessor video defaults, with sampling at 2 fps as the model cards use them
 #: (qwen-vl-utils: FPS 2, FPS_MIN_FRAMES 4, FPS_MAX_FRAMES 768, VIDEO_MIN_PIXELS / VIDEO_MAX_PIXELS).
@@ -16,8 +17,6 @@ VIDEO_DEFAULTS = {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 
 #: [min_pixels, max_pixels] covers all the frames of a clip together.
 QWEN3_VIDEO_DEFAULTS = {"fps": 2.0, "min_frames": 4, "max_frames": 768, "min_pixels": 128 * 32 * 32,
                         "max_pixels": 32 * 32 * 768, "do_sample_frames": True}
-#: The frame rate transformers assumes for a clip whose own is unknown (``VideoMetadata.sampled_fps``).
-ASSUMED_FPS = 24
 
 _MODEL_CLASSES = {
     "qwen2_vl": "Qwen2VLForConditionalGeneration",
@@ -106,12 +105,14 @@ class QwenVLM(VideoVLM):
         p = self.preprocess
         fps = fps or self.video_fps
         patch, temporal, merge = p["patch_size"], p["temporal_patch_size"], p["merge_size"]
-        pixel_values, grids, seconds = [], [], []
+        pixel_values, grids, seconds, stamps = [], [], [], None
         for clip in video_clips(video):
             total = len(clip)
             index = self.frame_indices(total, fps)
             if index is not None:
                 clip = clip[index]
+            if self._is_qwen3 and stamps is None:  # the prompt's "<t seconds>", from the first clip's frames
+                stamps = qwen3_timestamps(index if index is not None else range(total), fps or ASSUMED_FPS, temporal)
             frames = as_video_tensor(clip, device=self.device)[0].permute(0, 3, 1, 2)  # (T, 3, H, W)
             h, w = self.resized_size(*frames.shape[:1], *frames.shape[-2:])
             frames = resize_frames(frames, (h, w)) if p.get("do_resize", True) else frames
@@ -128,6 +129,8 @@ class QwenVLM(VideoVLM):
                "video_grid_thw": torch.tensor(grids, device=self.device)}
         if self._uses_seconds and len(seconds) == len(grids):  # with the clips' rate unknown, the model's 1 s per patch
             out["second_per_grid_ts"] = torch.tensor(seconds, device=self.device)
+        if stamps is not None:
+            out["frame_seconds"] = [round(t, 6) for t in stamps]
         return out
 
     @property
@@ -144,6 +147,8 @@ class QwenVLM(VideoVLM):
         record = {"video_grid_thw": grid, "token_grid": [grid[0], grid[1] // merge, grid[2] // merge]}
         if "second_per_grid_ts" in inputs:
             record["second_per_grid_ts"] = round(float(inputs["second_per_grid_ts"][0]), 6)
+        if "frame_seconds" in inputs:
+            record["frame_seconds"] = inputs["frame_seconds"]
         return record
 
     def token_grid(self, record: dict | None, tokens: int) -> tuple | None:
@@ -169,7 +174,12 @@ class QwenVLM(VideoVLM):
         if tokens != z.shape[1]:
             raise ValueError(f"{z.shape[1]} visual tokens, but the recorded clips had the grid {grid} ({tokens} "
                              "tokens); the tokens come from another VLM or preprocessing")
-        return {"video_grid_thw": torch.tensor([grid] * z.shape[0], device=z.device)}
+        inputs = {"video_grid_thw": torch.tensor([grid] * z.shape[0], device=z.device)}
+        if "second_per_grid_ts" in record and self._uses_seconds:  # the recorded clips' timing, as their pixels had it
+            inputs["second_per_grid_ts"] = torch.tensor([record["second_per_grid_ts"]] * z.shape[0], device=z.device)
+        if "frame_seconds" in record:
+            inputs["frame_seconds"] = list(record["frame_seconds"])
+        return inputs
 
     def _token_layout(self, z) -> dict:
         """Recover the (t, h, w) patch grid for N externally supplied tokens from the preprocessing settings."""
@@ -181,15 +191,17 @@ class QwenVLM(VideoVLM):
             grid = tuple(p["grid"])
         else:
             frames = p.get("num_frames")
-            budget = p["size"]["longest_edge"] / (frames or 1 if self._is_qwen3 else 1) if "size" in p else None
-            side = int(round(budget**0.5)) // p["patch_size"] if budget else None  # Qwen3-VL: pixels of all frames
+            per_frame = (frames or 1) if self._is_qwen3 else 1  # Qwen3-VL's budget covers the pixels of all frames
+            budget = p["size"]["longest_edge"] / per_frame if "size" in p else None
+            side = int(round(budget**0.5)) // p["patch_size"] if budget else None
             if not frames or not side:
                 raise ValueError(f"{self.model_id}: cannot place {z.shape[1]} external tokens; pass inputs= with "
                                  "the video_grid_thw of the videos they stand for")
             grid = (-(-frames // p["temporal_patch_size"]), side, side)
         if grid[0] * grid[1] * grid[2] // merge**2 != z.shape[1]:
-            raise ValueError(f"{z.shape[1]} visual tokens do not fill the grid {grid} ({grid[0] * grid[1] * grid[2] // merge**2} "
-                             "tokens); pass inputs= with the video_grid_thw of the videos they stand for")
+            tokens = grid[0] * grid[1] * grid[2] // merge**2
+            raise ValueError(f"{z.shape[1]} visual tokens do not fill the grid {grid} ({tokens} tokens); pass inputs= "
+                             "with the video_grid_thw of the videos they stand for")
         return {"video_grid_thw": torch.tensor([grid] * z.shape[0], device=z.device)}
 
     # ------------------------------------------------------------------------------------------ the model
@@ -222,8 +234,9 @@ class QwenVLM(VideoVLM):
         return ids
 
     def _video_block(self, inputs: dict) -> list[int]:
-        """<|vision_start|> video tokens <|vision_end|>; Qwen3-VL writes one such block per temporal patch,
-        each after a "<t seconds>" timestamp (times from the preprocess ``fps``, default 2)."""
+        """<|vision_start|> video tokens <|vision_end|>; Qwen3-VL writes one such block per temporal patch, each after
+        a "<t seconds>" timestamp: the clip's own (``frame_seconds``, as ``Qwen3VLProcessor`` computes them from the
+        sampled frames), else patches taken as evenly spaced at the preprocess ``fps`` (default 2)."""
         tok = self.tokenizer
         t, h, w = inputs["video_grid_thw"][0].tolist()
         video_id = self.model.config.video_token_id
@@ -234,9 +247,11 @@ class QwenVLM(VideoVLM):
             return start + [video_id] * per_group * t + end
         fps = self.preprocess.get("fps", 2.0)
         span = self.preprocess["temporal_patch_size"]
+        stamps = inputs.get("frame_seconds")
+        if stamps is None or len(stamps) != t:
+            stamps = [(group * span + (span - 1) / 2) / fps for group in range(t)]
         ids = []
-        for group in range(t):
-            seconds = (group * span + (span - 1) / 2) / fps
+        for seconds in stamps:
             ids += tok.encode(f"<{seconds:.1f} seconds>", add_special_tokens=False) + start
             ids += [video_id] * per_group + end
         return ids

@@ -8,6 +8,7 @@ Idefics3 checkpoints, which have no video processor, get the frames as consecuti
 """
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 
 from .base import VideoVLM, register
@@ -91,6 +92,11 @@ class SmolVLM(VideoVLM):
             picked = list(range(total))
             if p.get("do_sample_frames", bool(self._sampling)) and max_frames:  # see the docstring
                 rate = self._sampling.get("fps", p.get("fps", 1))
+                if not (fps or self._rate_known) and not self.__dict__.get("_warned_rate"):
+                    self.__dict__["_warned_rate"] = True  # the official processor refuses; the cards' loader knows it
+                    warnings.warn(f"the clip's frame rate is unknown; sampling at {rate:g} fps assumes "
+                                  f"{DEFAULT_SOURCE_FPS} fps. Pass fps= or set vlm.video_fps", UserWarning,
+                                  stacklevel=2)
                 picked = smolvlm_frame_indices(total, max_frames, rate, source)
             if indices is not None and picked != indices:
                 raise ValueError("videos in one batch must sample the same frames; pass them one at a time")
