@@ -49,3 +49,21 @@ def test_a_token_count_seen_with_two_layouts_is_not_guessed():
     assert tall.shape == wide.shape
     with pytest.raises(ValueError, match="cannot place"):
         vlm.token_probs(tall, "a", ["red", "blue"])
+
+
+@pytest.mark.unit
+def test_qwen2_5_reads_through_a_record_keep_the_clips_timing():
+    """A coupling's recorded layout carries Qwen2.5-VL's seconds per temporal patch back into reads of Φ's output,
+    so they are placed in time as the clips' pixels were (without them the model takes 1 s per patch)."""
+    from l2vkit.testing import TINY_VLMS
+
+    vlm = TINY_VLMS["qwen2_5_vl"](seed=0)
+    vlm.video_fps = 16
+    video = np.zeros((8, 16, 16, 3), np.uint8)
+    inputs = vlm.pixel_inputs(video)
+    record = vlm.layout_record(video)
+    z = vlm.encode_inputs(inputs).detach()
+    read = vlm.layout_inputs(record, z)
+    assert torch.allclose(read["second_per_grid_ts"].float(), inputs["second_per_grid_ts"].float())
+    assert torch.allclose(vlm.token_probs(z, "a", ["red", "blue"], inputs=read).candidates,
+                          vlm.token_probs(z, "a", ["red", "blue"], inputs=inputs).candidates, atol=1e-6)
