@@ -174,15 +174,21 @@ def _json_section(data, name: str, max_rows: int, provenance: dict) -> str:
     return "".join(parts)
 
 
-def _collect(run_dir: Path, out: Path) -> list[Path]:
-    files = []
+def _collect(run_dir: Path, out: Path) -> tuple[list[Path], list[str]]:
+    """The reportable regular files inside ``run_dir`` and notes on what was skipped: a symbolic link anywhere on a
+    file's path (it could show a file from outside the run), or a file that resolves outside the folder."""
+    files, notes, root = [], [], run_dir.resolve()
     for path in sorted(run_dir.rglob("*")):
         rel = path.relative_to(run_dir)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts) or path.suffix.lower() not in REPORTED:
             continue
-        if path.suffix.lower() in REPORTED and path.resolve() != out.resolve():
+        linked = any((run_dir / Path(*rel.parts[:i + 1])).is_symlink() for i in range(len(rel.parts)))
+        if linked or not path.resolve().is_relative_to(root):
+            notes.append(f"{rel} not read: a symbolic link (the report reads only regular files inside the run "
+                         "folder)")
+        elif path.is_file() and path.resolve() != out.resolve():
             files.append(path)
-    return files
+    return files, notes
 
 
 def render_report(run_dir, *, title: str | None = None, out=None, max_file_mb: float = 25.0,
@@ -200,12 +206,12 @@ def render_report(run_dir, *, title: str | None = None, out=None, max_file_mb: f
     if not run_dir.is_dir():
         raise NotADirectoryError(f"{run_dir} is not a folder; give the run folder (e.g. outputs/demo)")
     out = Path(out) if out is not None else run_dir / "report.html"
-    files = _collect(run_dir, out)
+    files, notes = _collect(run_dir, out)
     if not files:
         raise ValueError(f"{run_dir} has nothing to report: no .json, .png, .jpg, .svg, .mp4, .webm or .gif files")
     max_file, budget = int(max_file_mb * 1e6), int(max_total_mb * 1e6)
     used = 0
-    notes, figures, videos, tables = [], [], {}, []
+    figures, videos, tables = [], {}, []
     provenance: dict = {}
 
     def admit(path: Path) -> bool:
@@ -250,7 +256,8 @@ def render_report(run_dir, *, title: str | None = None, out=None, max_file_mb: f
                 tables.append(f"<h3>{_esc(rel)}</h3>{section}")
 
     created = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    provenance["report"] = {"l2vkit": __version__, "created": created, "run_dir": str(run_dir.resolve()),
+    # the run folder by name only: a shared page should not show the author's local paths
+    provenance["report"] = {"l2vkit": __version__, "created": created, "run_dir": run_dir.resolve().name,
                             "files": [str(p.relative_to(run_dir)) for p in files]}
     title = title or f"l2vkit report — {run_dir.resolve().name}"
     counts = {"figures": len(figures), "videos": sum(len(v) for v in videos.values()),
@@ -275,7 +282,7 @@ def render_report(run_dir, *, title: str | None = None, out=None, max_file_mb: f
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="l2vkit {_esc(__version__)}">'
             f"<title>{_esc(title)}</title><style>{_STYLE}</style></head><body>"
-            f"<header><h1>{_esc(title)}</h1><p class=\"meta\">{_esc(run_dir.resolve())} · {_esc(created)} · "
+            f"<header><h1>{_esc(title)}</h1><p class=\"meta\">{_esc(run_dir.resolve().name)} · {_esc(created)} · "
             f"{_esc(summary)}</p><nav>{nav}</nav>{note_html}</header>"
             f'{body}<section id="provenance"><h2>Provenance</h2>{prov}</section>'
             f"<script>{_SCRIPT}</script></body></html>\n")

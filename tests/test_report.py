@@ -219,3 +219,28 @@ def test_report_opens_in_headless_chromium_with_media_decoded(demo_report, tmp_p
 
     pixels = np.asarray(Image.open(shot).convert("RGB"))
     assert pixels.shape[:2] == (1600, 1200) and pixels.std() > 20  # rendered content, not a blank page
+
+
+@unit
+def test_report_reads_only_regular_files_inside_its_run_folder(tmp_path):
+    """Files linked in from elsewhere (a JSON, a PNG, a whole folder) are not embedded, a note says so, and the page
+    names the run folder without the author's local path."""
+    outside = tmp_path / "private"
+    (outside / "deep").mkdir(parents=True)
+    (outside / "secret.json").write_text(json.dumps({"token": "do-not-show"}))
+    (outside / "deep" / "other.json").write_text(json.dumps({"token": "nor-this"}))
+    from l2vkit.plots import curves_over_phi
+    from l2vkit.video import save_figure
+
+    fig, _ = curves_over_phi([0, 1], {"flip rate": [0, 1]})
+    save_figure(fig, outside / "leak.png")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"flip": 0.9}))
+    (run / "secret.json").symlink_to(outside / "secret.json")
+    (run / "leak.png").symlink_to(outside / "leak.png")
+    (run / "linked").symlink_to(outside / "deep", target_is_directory=True)
+    page, counts = render_report(run, out=tmp_path / "r.html")
+    assert "do-not-show" not in page and "nor-this" not in page and counts["figures"] == 0
+    assert "secret.json not read: a symbolic link" in page and "leak.png not read: a symbolic link" in page
+    assert counts["skipped"] >= 2 and str(tmp_path) not in page and "flip" in page
