@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import torch
 
 PHI_LIMIT = 2.0
+#: φ beyond this is refused: 50× the range concepts act in, and φ·Δ of larger values overflows half precision.
+PHI_MAX = 100.0
 DEFAULT_PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
@@ -115,8 +117,9 @@ def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, floa
     for name, phi in strengths.items():
         concepts[name]  # KeyError naming the bank's pairs
         phi = float(phi)
-        if not np.isfinite(phi):
-            raise ValueError(f"φ for {name!r} is {phi}; expected a finite number")
+        if not np.isfinite(phi) or abs(phi) > PHI_MAX:  # float64-finite is not enough: 1e39 overflows float32
+            raise ValueError(f"φ for {name!r} is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] "
+                             f"(concepts act in [−{PHI_LIMIT:g}, {PHI_LIMIT:g}])")
         if abs(phi) > PHI_LIMIT:
             warnings.warn(f"φ={phi:g} for {name!r} is outside [−{PHI_LIMIT:g}, {PHI_LIMIT:g}], where concepts were "
                           "trained to act; expect artefacts", UserWarning, stacklevel=3)

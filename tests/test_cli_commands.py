@@ -279,6 +279,9 @@ def test_steer_sweep_with_window_and_frames(tmp_path, capsys):
 @pytest.mark.parametrize("extra, match", [
     (["--concept", "red->blue=abc"], "φ 'abc' is not a number"),
     (["--concept", "red->blue=nan"], "φ is nan; expected a finite number"),
+    (["--concept", "red->blue=1e39"], r"φ is 1e\+39; expected a finite number in \[−100, 100\]"),
+    (["--concept", "red->blue", "--guidance", "nan"], r"guidance=nan; expected a finite number in \[0, 100\]"),
+    (["--concept", "red->blue", "--guidance", "-3"], r"guidance=-3.0; expected"),
     (["--concept", "red->green=1"], r"error: --concept red->green: .*no concept 'red->green'; it has red->blue"),
     (["--concept", "green->yellow=1"], "does not contain 'green->yellow''s source word 'green'"),
     (["--concept", "red->blue", "--concept", "red:blue=2"], "given twice"),

@@ -372,6 +372,9 @@ def test_guidance_without_any_negative_condition():
 
 def test_other_bad_inputs(wan):
     pi = wan.encode_prompt("a red circle")
+    for guidance in (float("nan"), -3.0, 1e30, True, "5"):  # each would run unguided or overflow without a word
+        with pytest.raises(ValueError, match="guidance=.*expected a finite number in"):
+            wan.sample(pi, steps=STEPS, guidance=guidance)
     with pytest.raises(ValueError, match="output"):
         wan.sample(pi, steps=STEPS, output="pil")
     with pytest.raises(ValueError, match="steps"):

@@ -143,3 +143,12 @@ def test_steer_chains_a_users_step_end_callback(toy):
                    callback_on_step_end=lambda pipe, i, t, kwargs: seen.append(i) or {})
     assert seen == list(range(gen.steps))
     assert np.array_equal(logged.video, plain.video)
+
+
+@pytest.mark.integration
+def test_phi_that_overflows_float32_is_refused(toy):
+    """1e39 is finite in float64 but not in the float32 the condition is computed in: refused, not a black video."""
+    _, gen, _, bank = toy
+    for phi in (1e39, -1e3, float("inf")):
+        with pytest.raises(ValueError, match="expected a finite number in"):
+            steer(gen, CAPTION, {"red->blue": phi}, concepts=bank, steps=2)

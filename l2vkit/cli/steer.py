@@ -79,12 +79,15 @@ def parse_concept(text: str) -> tuple[str, float]:
 
 
 def parse_phi(text: str, where: str) -> float:
+    from ..steering import PHI_MAX
+
     try:
         phi = float(text)
     except ValueError:
         raise ValueError(f"{where}: φ {text.strip()!r} is not a number") from None
-    if not math.isfinite(phi):
-        raise ValueError(f"{where}: φ is {phi}; expected a finite number (|φ| ≤ 2 is where concepts act)")
+    if not math.isfinite(phi) or abs(phi) > PHI_MAX:  # checked before any model loads
+        raise ValueError(f"{where}: φ is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] (|φ| ≤ 2 "
+                         "is where concepts act)")
     return phi
 
 

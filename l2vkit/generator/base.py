@@ -116,13 +116,10 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         VideoGenerator
             This generator; ``None`` keeps a setting as it is.
         """
-        import math
-
         size = self._size(frames, height, width)
         steps = self.check_steps(steps)
-        if guidance is not None and (isinstance(guidance, bool) or not isinstance(guidance, (int, float))
-                                     or not math.isfinite(guidance) or guidance < 0):
-            raise ValueError(f"guidance={guidance!r}; expected a finite number ≥ 0 (1 or less means no guidance)")
+        if guidance is not None:
+            guidance = self.check_guidance(guidance)
         if text_len is not None and (isinstance(text_len, bool) or not isinstance(text_len, int) or text_len < 1):
             raise ValueError(f"text_len={text_len!r}; expected a whole number ≥ 1")
         self.frames, self.height, self.width = size

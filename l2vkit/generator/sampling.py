@@ -110,7 +110,7 @@ class SamplingMixin:
         if latents_hook is not None and not callable(latents_hook):
             raise TypeError("latents_hook must be a callable (step_index, latents) -> latents or None")
         steps = self.check_steps(steps)
-        guidance = float(self.guidance if guidance is None else guidance)
+        guidance = self.check_guidance(guidance)
         frames, height, width = self._size(frames, height, width)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise TypeError(f"seed must be an integer, got {seed!r}")

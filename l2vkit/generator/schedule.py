@@ -6,9 +6,13 @@ import copy
 
 import numpy as np
 
+#: The largest classifier-free guidance scale accepted: far beyond any model's useful range (3–8), low enough that
+#: the guided velocity cannot overflow the dtypes it is computed in.
+GUIDANCE_MAX = 100.0
+
 
 class ScheduleMixin:
-    """``timesteps``, ``sigmas``, ``x0_estimate`` and step checking of :class:`~l2vkit.generator.VideoGenerator`."""
+    """``timesteps``, ``sigmas``, ``x0_estimate`` and step / guidance checking of :class:`~l2vkit.generator.VideoGenerator`."""
 
     # ----------------------------------------------------------------------------------------- σ grid
     def scheduler_copy(self, steps: int | None = None, *, frames=None, height=None, width=None):
@@ -57,6 +61,18 @@ class ScheduleMixin:
         if isinstance(sigma, torch.Tensor) and sigma.ndim == 1 and z_t.ndim > 1:
             sigma = sigma.view(-1, *([1] * (z_t.ndim - 1)))
         return z_t - sigma * v
+
+    def check_guidance(self, guidance) -> float:
+        """``guidance`` (``None``: this generator's default) checked to be a finite number in [0, GUIDANCE_MAX]:
+        NaN or a negative scale would run unguided without a word, and a huge one overflows into a black video."""
+        import math
+
+        guidance = self.guidance if guidance is None else guidance
+        if isinstance(guidance, bool) or not isinstance(guidance, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(guidance) or not 0 <= guidance <= GUIDANCE_MAX:
+            raise ValueError(f"guidance={guidance!r}; expected a finite number in [0, {GUIDANCE_MAX:g}] (1 or less "
+                             "means no guidance; the models' usual scales are 3–8)")
+        return float(guidance)
 
     def check_steps(self, steps) -> int:
         """``steps`` (``None``: this generator's default) checked to be a positive integer."""
