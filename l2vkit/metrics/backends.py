@@ -39,10 +39,12 @@ LABELS = {
 def _frames(video, count: int) -> np.ndarray:
     """``count`` frames of a (T, H, W, 3) uint8 video, spread as transformers samples them (``i · T // count``); a
     clip shorter than ``count`` repeats frames by the same rule, since these feature models take a fixed count."""
+    from ..vlm.preprocess import spread_indices
+
     video = np.asarray(video)
     if not len(video):
         raise ValueError("video is empty: it has no frames")
-    return video[np.arange(count, dtype=int) * len(video) // count]
+    return video[spread_indices(len(video), count)]
 
 
 def _device(model, device):

@@ -9,12 +9,10 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
-
 from .base import VideoVLM, register
 from .common import chat_layout_ids, forward_with_features, stack_clips, token_string, video_clips
 from .preprocess import (OPENAI_CLIP_MEAN, OPENAI_CLIP_STD, as_video_tensor, processor_output_size, resample_mode,
-                         rescale_and_normalize, resize_frames, uniform_frame_indices)
+                         rescale_and_normalize, resize_frames, spread_indices, uniform_frame_indices)
 
 #: Frames per clip in the llava-hf model cards' video example (``np.arange(0, T, T / 8).astype(int)``, the same
 #: indices as the processor's default ``i · T // 8``).
@@ -59,7 +57,7 @@ class LlavaOnevisionVLM(VideoVLM):
         clips = []
         for clip in video_clips(video):
             if s["model_card"]:  # the model cards' arange(0, T, T / n): a clip shorter than n repeats frames
-                clip = clip[np.arange(s["num_frames"]) * len(clip) // s["num_frames"]]
+                clip = clip[spread_indices(len(clip), s["num_frames"])]
             elif s["sample"] and (s["num_frames"] or s["fps"]):  # the processor's rule, which refuses short clips
                 clip = clip[uniform_frame_indices(len(clip), s["num_frames"], fps=s["fps"],
                                                   video_fps=fps or self.video_fps)]

@@ -219,6 +219,16 @@ def _check_count(total: int, count: int) -> None:
                          "fewer frames (num_frames / fps)")
 
 
+def spread_indices(total: int, count: int) -> list[int]:
+    """``i · total // count`` for i < count: ``count`` frames spread evenly over ``total``, the rule of transformers'
+    default sampling; a clip shorter than ``count`` repeats frames (callers that must refuse check first).
+
+    >>> spread_indices(5, 8)
+    [0, 0, 1, 1, 2, 3, 3, 4]
+    """
+    return (np.arange(count, dtype=int) * total // count).tolist()
+
+
 def uniform_frame_indices(total: int, count: int | None, *, fps: float | None = None,
                           video_fps: float | None = None) -> list[int]:
     """transformers' default video sampling (``BaseVideoProcessor.sample_frames``): ``i · total // count`` for
@@ -237,7 +247,7 @@ def uniform_frame_indices(total: int, count: int | None, *, fps: float | None = 
     if not count:
         return list(range(total))
     _check_count(total, count)
-    return (np.arange(count, dtype=int) * total // count).tolist()
+    return spread_indices(total, count)
 
 
 def shifted_frame_indices(total: int, count: int | None, initial_shift=True, *, fps: float | None = None,
