@@ -109,6 +109,29 @@ def test_cached_and_naive_loops_train_the_same_vectors(cache, toy):
 
 
 @pytest.mark.integration
+def test_recomputed_blocks_train_the_same_vectors(cache, toy):
+    """gradient_checkpointing=True really recomputes (each block runs twice per step) and changes nothing else."""
+    _, gen, _ = toy
+    pairs, c = cache
+    calls = {"n": 0}
+    block = gen.transformer.blocks[0]
+    # a pre-hook: the recomputation stops early, once the saved tensors are rebuilt, before forward hooks run
+    hook = block.register_forward_pre_hook(lambda *a: calls.__setitem__("n", calls["n"] + 1))
+    try:
+        plain = train_concepts(gen, c, pairs, steps=3, batch_per_pair=2, progress=False)
+        plain_calls, calls["n"] = calls["n"], 0
+        recomputed = train_concepts(gen, c, pairs, steps=3, batch_per_pair=2, progress=False,
+                                    gradient_checkpointing=True)
+    finally:
+        hook.remove()
+    assert (plain_calls, calls["n"]) == (3, 6)
+    assert not gen.transformer.is_gradient_checkpointing  # switched off again afterwards
+    assert recomputed.meta["gradient_checkpointing"] is True
+    for name in plain.pairs:
+        torch.testing.assert_close(recomputed[name], plain[name], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.integration
 def test_training_resumes_and_the_bank_roundtrips(cache, toy, tmp_path, monkeypatch):
     vlm, gen, coupling = toy
     pairs, c = cache

@@ -6,6 +6,10 @@
 - `l2vkit steer`: sample a caption steered by concepts; videos side by side and steer.json
 - `l2vkit report`: one self-contained HTML page of a run's videos, figures and tables
 - `l2vkit env`: versions, device, memory and video support for bug reports
+- `l2vkit plan`: every stage's planned GPU and RAM peak for a hardware tier (`--tier colab-t4`)
+
+`--tier NAME` on demo, fit, concepts and steer fills in the tier's models, video size and steps wherever the command
+line does not give them.
 
 Errors a user can act on print one line and exit with status 2; no traceback (L2VKIT_DEBUG=1 shows one).
 """
@@ -16,7 +20,7 @@ import os
 import sys
 
 #: the commands in the order ``l2vkit --help`` lists them; each module has ``add_parser(sub)`` and ``run(args)``
-COMMANDS = ("demo", "report", "env", "fit", "concepts", "steer")
+COMMANDS = ("demo", "report", "env", "plan", "fit", "concepts", "steer")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,9 +33,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def apply_tier(args, argv) -> None:
+    """Fill in ``--tier``'s models, video size and steps wherever the command line leaves them at their defaults."""
+    from ..tiers import get_tier
+
+    tier = get_tier(args.tier)
+    given = {arg.split("=")[0] for arg in argv if arg.startswith("--")}
+    options = [("vlm", tier.vlm), ("generator", tier.generator), ("num_frames", tier.frames), ("height", tier.height),
+               ("width", tier.width), ("sampling_steps", tier.steps)]
+    if args.command == "steer":  # its --steps are sampling steps (concepts' are training steps)
+        options.append(("steps", tier.steps))
+    for option, value in options:
+        if hasattr(args, option) and "--" + option.replace("_", "-") not in given and value is not None:
+            setattr(args, option, value)
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "tier", None) and args.command != "plan":
+            apply_tier(args, argv)
         return args.func(args)
     except (ValueError, TypeError, OSError, RuntimeError, KeyError, FloatingPointError, ImportError) as err:
         if os.environ.get("L2VKIT_DEBUG"):

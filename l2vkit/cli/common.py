@@ -76,6 +76,11 @@ def cpu_note(model_id: str, command: str, adapter, settings: dict | None = None)
 def add_video_options(parser, *, sampling: bool = True) -> None:
     """``--num-frames --height --width`` (and with ``sampling`` ``--sampling-steps --guidance``): the generator's
     settings, defaulting to the model's own (or its preset's)."""
+    from ..tiers import TIERS
+
+    parser.add_argument("--tier", default=None, choices=list(TIERS),
+                        help="models, video size and steps of a hardware tier (toy, colab-t4, …; `l2vkit plan` shows "
+                             "its memory); options given explicitly win")
     parser.add_argument("--num-frames", type=int, default=None, metavar="N",
                         help="video frames (default: the generator's own; each family accepts only some counts)")
     parser.add_argument("--height", type=int, default=None, metavar="PX", help="video height (default: the model's)")

@@ -1,6 +1,7 @@
 """Training the concept vectors q_o of a :class:`~l2vkit.concepts.cache.ConceptCache`, all pairs in one run."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Sequence
 
@@ -10,7 +11,8 @@ from .cache import ConceptCache, mask_of
 
 def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: int = 1000, lr: float = 1e-3,
                    batch_per_pair: int = 16, seed: int = 0, loop: str = "cached", checkpoint=None,
-                   checkpoint_every: int = 200, progress: bool = True, vlm=None, coupling=None) -> ConceptBank:
+                   checkpoint_every: int = 200, progress: bool = True, vlm=None, coupling=None,
+                   gradient_checkpointing: bool = False) -> ConceptBank:
     """Train one q_o per pair, all pairs in one batched run, with G frozen.
 
     Each step draws ``batch_per_pair`` cached samples per pair and costs one forward and one backward of G. Every q_o
@@ -44,6 +46,10 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         Show a progress bar.
     vlm, coupling : VideoVLM, CouplingResult, optional
         Only recorded in the bank's provenance (the VLM's identity, the coupling's creation time).
+    gradient_checkpointing : bool
+        Recompute G's blocks in the backward pass (:meth:`VideoGenerator.recomputing_blocks`): the memory of a
+        step falls from about every block's activations to one block's, for about a third more time; the result is
+        the same. The tiers that train concepts on one GPU (``l2vkit.tiers``) turn it on.
 
     Returns
     -------
@@ -62,9 +68,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     import torch
     from tqdm.auto import tqdm
 
-    from ..provenance import generator_identity, vlm_identity
-    from ..generator.base import Condition
-    from ..provenance import provenance
+    from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import load_state, save_state
 
     if loop not in ("cached", "naive"):
@@ -91,7 +95,34 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     by_pair = [torch.nonzero(cache.pair == k).flatten() for k in range(len(pairs))]
     plus_cache = {}
     bar = tqdm(total=steps, initial=start, desc=f"concepts ({len(pairs)} pairs)", disable=not progress)
-    for step in range(start, steps):
+
+    def save(done: int) -> None:
+        save_state(Path(checkpoint), {"names": names, "steps": steps, "seed": seed, "settings": settings,
+                                      "q": q.detach().clone(), "optimizer": optimizer.state_dict(), "step": done,
+                                      "history": history, "rng": rng.get_state()})
+
+    recompute = generator.recomputing_blocks() if gradient_checkpointing else contextlib.nullcontext()
+    with recompute:
+        _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, range(start, steps), loop=loop,
+                     batch_per_pair=batch_per_pair, history=history, bar=bar, save=save if checkpoint else None,
+                     checkpoint_every=checkpoint_every, steps=steps)
+    bar.close()
+    meta = provenance(generator=generator_identity(generator), vlm=vlm_identity(vlm) if vlm is not None else None,
+                      coupling=None if coupling is None else coupling.meta.get("created"),
+                      cache=cache.meta, steps=steps, lr=lr, batch_per_pair=batch_per_pair, seed=seed, loop=loop,
+                      gradient_checkpointing=bool(gradient_checkpointing))
+    return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
+                       {p.name: p for p in pairs}, meta, history)
+
+
+def _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, step_range, *, loop, batch_per_pair,
+                 history, bar, save, checkpoint_every, steps):
+    """The optimisation loop of :func:`train_concepts` (``save(step)`` writes the resumable state)."""
+    import torch
+
+    from ..generator.base import Condition
+
+    for step in step_range:
         index = torch.cat([ix[torch.randint(0, len(ix), (batch_per_pair,), generator=rng)] for ix in by_pair])
         k = cache.pair[index]
         dw = cache.dw[index].view(-1, 1, 1)
@@ -116,17 +147,8 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         if (step + 1) % 50 == 0 or step + 1 == steps:
             history.append({"step": step + 1, "loss": round(float(loss.detach()), 6)})
             bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
-        if checkpoint and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
-            save_state(Path(checkpoint), {"names": names, "steps": steps, "seed": seed, "settings": settings,
-                                          "q": q.detach().clone(),
-                                          "optimizer": optimizer.state_dict(), "step": step + 1, "history": history,
-                                          "rng": rng.get_state()})
-    bar.close()
-    meta = provenance(generator=generator_identity(generator), vlm=vlm_identity(vlm) if vlm is not None else None,
-                      coupling=None if coupling is None else coupling.meta.get("created"),
-                      cache=cache.meta, steps=steps, lr=lr, batch_per_pair=batch_per_pair, seed=seed, loop=loop)
-    return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
-                       {p.name: p for p in pairs}, meta, history)
+        if save is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
+            save(step + 1)
 
 
 def _plus_condition(generator, cache, index, memo):

@@ -23,6 +23,7 @@ Families register with :func:`register` under their pipeline class name; see ``d
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Callable, Sequence
 
 from ..dtypes import resolve_dtype
@@ -391,6 +392,24 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
             raise ValueError(f"t has shape {tuple(t.shape)}; expected a scalar timestep or one per batch element "
                              f"({batch},)")
         return t if t.shape[0] == batch else t[0]
+
+    @contextlib.contextmanager
+    def recomputing_blocks(self):
+        """Inside, the transformer(s) recompute each block in the backward pass instead of keeping its activations
+        (gradient checkpointing): training through G takes a fraction of the memory for about a third more time."""
+        modules = [m for m in (getattr(self.pipe, n, None) for n in ("transformer", "transformer_2")) if m is not None]
+        unable = [type(m).__name__ for m in modules if not getattr(m, "_supports_gradient_checkpointing", False)]
+        if unable:
+            raise ValueError(f"{', '.join(unable)} cannot recompute its blocks (no gradient checkpointing support)")
+        before = [m.is_gradient_checkpointing for m in modules]
+        for module in modules:
+            module.enable_gradient_checkpointing()
+        try:
+            yield self
+        finally:
+            for module, was_on in zip(modules, before):
+                if not was_on:
+                    module.disable_gradient_checkpointing()
 
     def velocity(self, z_t, condition, t):
         """G(z_t, π, t): ONE transformer call (no guidance), differentiable w.r.t. ``z_t`` and ``π``.

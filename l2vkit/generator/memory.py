@@ -119,6 +119,8 @@ class MemoryPlan:
     peak_offload_tiled_gb: float
     budget_gb: float
     suggestions: list
+    tokens: int = 0  # transformer tokens of one call
+    grad_checkpointed_gb: float = 0.0  # velocity with gradient when each block is recomputed in the backward pass
 
     @property
     def total_weights_gb(self) -> float:
@@ -197,6 +199,8 @@ def plan_memory(model, frames: int, height: int, width: int, dtype="float16", *,
     transformer_act = tokens * per_token * nbytes / GB
     # backward keeps per layer roughly the block's inputs, q/k/v/out, norms and ffn activations (≈12·hidden + 3·ffn)
     grad_act = tokens * spec.layers * (12 * spec.hidden + 3 * spec.ffn) * nbytes / GB
+    # with gradient checkpointing: each block's input is kept, one block's buffers are rebuilt at a time
+    grad_ckpt = tokens * (spec.layers * spec.hidden + 12 * spec.hidden + 3 * spec.ffn) * nbytes / GB
     chunk = min(frames, spec.vae_chunk_frames)
     vae_bytes = 4 if spec.family == "wan" else nbytes
     # the decoder's full-resolution stage holds a few feature maps of width vae_width at once
@@ -242,7 +246,8 @@ def plan_memory(model, frames: int, height: int, width: int, dtype="float16", *,
                       transformer_activations_gb=transformer_act, vae_decode_gb=vae_decode,
                       vae_decode_tiled_gb=vae_tiled, grad_activations_gb=grad_act, peak_gb=peak,
                       peak_offload_gb=peak_offload, peak_offload_tiled_gb=peak_offload_tiled,
-                      budget_gb=float(budget_gb), suggestions=suggestions)
+                      budget_gb=float(budget_gb), suggestions=suggestions, tokens=int(tokens),
+                      grad_checkpointed_gb=grad_ckpt)
     if verbose:
         print(plan.summary())
     return plan
