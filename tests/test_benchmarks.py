@@ -17,6 +17,19 @@ def test_gpu_benchmark_code_path_runs_with_tiny_models():
 
 
 @pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS is read from Linux's /proc")
+def test_memory_planner_matches_measured_cpu_peaks_of_mid_size_models():
+    """Planned vs measured peak of every kind of work the stage planner adds up (about a minute)."""
+    import stage_memory_cpu
+
+    rows = stage_memory_cpu.run("mid")
+    assert [r["stage"] for r in rows] == list(stage_memory_cpu.STAGES)
+    for row in rows:
+        assert row["measured_gib"] > 0.03, row  # big enough to be read above the page-level noise
+        assert row["within"], f"{row['stage']}: measured {row['measured_gib']:.3f} GiB, planned {row['planned_gib']:.3f}"
+
+
+@pytest.mark.integration
 def test_coupling_speed_benchmark_reports_ratios():
     import coupling_speed
 

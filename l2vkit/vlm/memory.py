@@ -97,19 +97,23 @@ class VLMPlan:
 
 
 def plan_vlm(model, frames: int, height: int, width: int, video_fps: float, dtype="float16", *, batch: int = 1,
-             prompt_tokens: int = 64, vocab_rows: int | None = None) -> VLMPlan:
+             prompt_tokens: int = 64, vocab_rows: int | None = None, grid: tuple | None = None) -> VLMPlan:
     """Plan one forward of ``batch`` clips of ``frames``×``height``×``width`` at ``video_fps`` (see the module
-    docstring). ``vocab_rows``: positions whose logits are kept (default: all, as transformers returns them)."""
+    docstring). ``vocab_rows``: positions whose logits are kept (default: all, as transformers returns them).
+    ``grid``: the processor's ``video_grid_thw`` (patches before the merge) when known, instead of the official
+    sampling and resizing rules."""
     from .preprocess import qwen_frame_indices, smart_resize
 
     size = known_vlm_size(model)
     if str(dtype).replace("torch.", "") not in _BYTES:
         raise ValueError(f"dtype {dtype!r} is not one of {', '.join(_BYTES)}")
     nbytes = _BYTES[str(dtype).replace("torch.", "")]
-    sampled = len(qwen_frame_indices(frames, video_fps=video_fps, fps=size.fps, temporal_patch_size=size.temporal_patch))
-    h, w = smart_resize(height, width, size.patch * size.merge, size.min_pixels, size.max_pixels)
-    grid_t = -(-sampled // size.temporal_patch)
-    patches = grid_t * (h // size.patch) * (w // size.patch)
+    if grid is None:
+        sampled = len(qwen_frame_indices(frames, video_fps=video_fps, fps=size.fps,
+                                         temporal_patch_size=size.temporal_patch))
+        h, w = smart_resize(height, width, size.patch * size.merge, size.min_pixels, size.max_pixels)
+        grid = (-(-sampled // size.temporal_patch), h // size.patch, w // size.patch)
+    patches = grid[0] * grid[1] * grid[2]
     tokens = patches // size.merge ** 2 + prompt_tokens
     inputs = batch * patches * 3 * size.temporal_patch * size.patch ** 2 * nbytes
     # one layer's live buffers: residual, normed copy, q/k/v, attention output (≈ 6·hidden) and the MLP's hidden
