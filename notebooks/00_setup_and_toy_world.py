@@ -5,8 +5,8 @@
 #
 # **Runtime.** This notebook runs on a CPU in about a minute: it uses only the *toy world*. Later notebooks run
 # on the toy world by default too; to use real models (a Hugging Face video VLM and a diffusers text-to-video
-# pipeline) pick a GPU runtime (Colab: *Runtime → Change runtime type → T4 GPU*) and change the model ids in
-# the config cell.
+# pipeline) pick a GPU runtime (Colab: *Runtime → Change runtime type → T4 GPU*) and set `TIER = "colab-t4"` in
+# the config cell: the models and sizes that fit a free T4 (`l2vkit plan --tier colab-t4`).
 #
 # **What L2V is.** A video VLM reads a video and puts probabilities ω on the words of a caption. *Logits to video*
 # asks: what does the model *mean* when one of those logits moves — red → blue, slowly → quickly, desert → snow?
@@ -33,10 +33,9 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. This notebook needs no models; later ones read VLM_ID / GENERATOR_ID here
-# ("toy" = the shipped toy checkpoints; or a Hugging Face id on a GPU runtime).
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. This notebook needs no models; later ones read TIER here (l2vkit.tiers):
+# "toy" = the shipped toy checkpoints on a CPU; "colab-t4" = real models sized for a free Colab T4.
+TIER = "toy"
 SEED = 0
 FRAMES, SIZE = 9, 32  # the toy world's defaults: 9 frames of 32×32 pixels
 

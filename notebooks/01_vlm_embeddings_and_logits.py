@@ -3,8 +3,8 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/01_vlm_embeddings_and_logits.ipynb)
 #
-# **Runtime.** On the toy world (default) this runs on a CPU in under a minute. With a real VLM (set `VLM_ID` to a
-# Hugging Face id such as `Qwen/Qwen2.5-VL-3B-Instruct`) use a GPU runtime; a 3B model in bf16/fp16 needs about 8 GB.
+# **Runtime.** On the toy world (default) this runs on a CPU in under a minute. With a real VLM (`TIER = "colab-t4"`:
+# Qwen2.5-VL-3B) use a GPU runtime; the 3B model in fp16 needs about 8 GB.
 #
 # A video VLM reads a video in two halves. Its **encoder E_Ω** turns pixels into *visual tokens* z_Ω — the vectors the
 # language model reads in place of placeholder tokens. Its **language model** turns z_Ω plus a caption prefix into a
@@ -28,9 +28,11 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. "toy" = the shipped toy checkpoints; a Hugging Face id needs a GPU runtime.
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. TIER picks the models, video size and steps (l2vkit.tiers): "toy" = the
+# shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
+# (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
+# away); "a100-80g" for one 80 GB GPU.
+TIER = "toy"
 SEED = 0
 
 # %% [markdown]
@@ -43,9 +45,9 @@ import torch
 
 from l2vkit import toyworld as tw
 from l2vkit.video import show_videos
-from l2vkit.vlm import VideoVLM
+from l2vkit.workflow import load_vlm
 
-vlm = VideoVLM.from_pretrained(VLM_ID)
+vlm = load_vlm(TIER)  # VideoVLM.from_pretrained(the tier's VLM)
 print(type(vlm).__name__, vlm.model_id, "| visual token width D =", vlm.hidden_size)
 
 # %% [markdown]
@@ -120,5 +122,5 @@ with tempfile.TemporaryDirectory() as cache:
 # ## What to try next
 # - Score every slot: use prompts `"a"`, `"a small red"`, … and candidate lists from `tw.ATTRIBUTE_VALUES`.
 # - Feed a blend `(1 − α)·z + α·z_blue` for α in 0…1 and plot ω(blue): how linear is the VLM's colour reading?
-# - On a GPU runtime set `VLM_ID = "Qwen/Qwen2.5-VL-3B-Instruct"` and read a real clip (`l2vkit.video.read_video`).
+# - On a GPU runtime set `TIER = "colab-t4"` (Qwen2.5-VL-3B) and read a real clip (`l2vkit.video.read_video`).
 # - Next notebook: `02_generator_velocities` — the Ξ side.

@@ -3,9 +3,9 @@
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/02_generator_velocities.ipynb)
 #
-# **Runtime.** On the toy world (default) this runs on a CPU in about a minute. With a real generator (set
-# `GENERATOR_ID`, e.g. `Wan-AI/Wan2.1-T2V-1.3B-Diffusers`) use a GPU runtime; the memory plan printed before loading
-# tells whether it fits (a T4 has 15 GB and no bf16: l2vkit picks fp16 there).
+# **Runtime.** On the toy world (default) this runs on a CPU in about a minute. With a real generator (`TIER =
+# "colab-t4"`: Wan2.1-T2V-1.3B at 33×320×576) use a GPU runtime; `l2vkit plan --tier colab-t4` shows that every stage
+# fits a T4 (15 GB, no bf16: fp16 there).
 #
 # A flow-matching text-to-video model carries noise to video along a velocity field. With the caption's embedding
 # π_Ξ (the pipeline's `prompt_embeds`) as condition, the network G predicts v = G(z_σ, π, σ), and the sampler steps
@@ -29,9 +29,11 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. "toy" = the shipped toy checkpoints; a Hugging Face id needs a GPU runtime.
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. TIER picks the models, video size and steps (l2vkit.tiers): "toy" = the
+# shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
+# (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
+# away); "a100-80g" for one 80 GB GPU.
+TIER = "toy"
 SEED = 0
 STEPS = 25
 
@@ -44,17 +46,18 @@ STEPS = 25
 import torch
 
 from l2vkit import toyworld as tw
-from l2vkit.generator import VideoGenerator
 from l2vkit.video import show_videos
+from l2vkit.workflow import load_generator
 
-gen = VideoGenerator.from_pretrained(GENERATOR_ID)
+caption = "a large red circle moves quickly to the right in the desert"
+# A tier that frees its text encoder (colab-t4) encodes the captions it will sample before G loads.
+gen = load_generator(TIER, [caption, caption.replace("red", "blue")])
 print(gen)
 
 # %% [markdown]
 # ## 2. A caption becomes a condition π_Ξ, and a video
 
 # %%
-caption = "a large red circle moves quickly to the right in the desert"
 pi = gen.encode_prompt(caption)
 print("π_Ξ:", tuple(pi.embeds.shape))
 result = gen.sample(pi, steps=STEPS, seed=SEED, output="frames", return_trajectory=True)

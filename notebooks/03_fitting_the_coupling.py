@@ -37,9 +37,11 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. TIER picks the models, video size and steps (l2vkit.tiers): "toy" = the
+# shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
+# (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
+# away); "a100-80g" for one 80 GB GPU.
+TIER = "toy"
 SEED = 0
 VIDEOS = 32  # coupling data for the small illustrative fit (the shipped Φ used 3,000)
 STEPS = {"global": 120, "local": 40, "rho": 10}  # the shipped Φ used 2000 / 600 / 200 steps of batch 64
@@ -59,14 +61,18 @@ from l2vkit import toyworld as tw
 from l2vkit.coupling import build_coupling_data, fit_coupling
 from l2vkit.toyworld import toy_coupling_data
 from l2vkit.toyworld.ablation import ablation_table, format_table
-from l2vkit.generator import VideoGenerator
 from l2vkit.plots import curves_over_phi, new_figure, table_figure
 from l2vkit.video import show_videos
-from l2vkit.vlm import VideoVLM
+from l2vkit.tiers import get_tier
+from l2vkit.workflow import load_generator, load_vlm
 
-vlm = VideoVLM.from_pretrained(VLM_ID)
-gen = VideoGenerator.from_pretrained(GENERATOR_ID)
-TOY = VLM_ID == "toy" and GENERATOR_ID == "toy"
+tier = get_tier(TIER)
+TOY = tier.is_toy
+# Real models sample these captions below; a tier that frees its text encoder (colab-t4) encodes them first.
+fit_texts = [tw.caption(tw.random_attributes(SEED + i)) for i in range(VIDEOS)]
+held_out_texts = [tw.caption(tw.random_attributes(10_000 + i)) for i in range(16)]
+gen = load_generator(tier, [*fit_texts, *held_out_texts, tw.caption(tw.random_attributes(SEED + 3))])
+vlm = load_vlm(tier)
 
 # %% [markdown]
 # ## 2. Coupling data
@@ -80,9 +86,8 @@ if TOY:
     data = toy_coupling_data(vlm, gen, VIDEOS, seed=SEED, progress=False)
 else:
     # Real models: the generator's own clips from toy-style captions (use real clips and captions when you have them).
-    texts = [tw.caption(tw.random_attributes(SEED + i)) for i in range(VIDEOS)]
-    clips = np.stack([gen.generate(t, seed=SEED + i) for i, t in enumerate(texts)])
-    data = build_coupling_data(vlm, gen, clips, texts, seed=SEED, progress=True)
+    clips = np.stack([gen.generate(t, seed=SEED + i) for i, t in enumerate(fit_texts)])
+    data = build_coupling_data(vlm, gen, clips, fit_texts, seed=SEED, batch=tier.coupling_data_batch, progress=True)
 print(f"{len(data)} samples from {VIDEOS} videos in {time.perf_counter() - start:.1f} s")
 print("x̂0 latents", tuple(data.latents.shape), "| targets z_Ω", tuple(data.targets.shape),
       "| σ of the first video's samples", [round(float(s), 2) for s in data.sigmas[data.video_index == 0]])
@@ -120,9 +125,9 @@ if TOY:
 else:
     # Real models: the small fit above stands in for a full one; score it on a few held-out clips.
     coupling = small
-    texts = [tw.caption(tw.random_attributes(10_000 + i)) for i in range(16)]
-    clips = np.stack([gen.generate(t, seed=10_000 + i) for i, t in enumerate(texts)])
-    rows = ablation_table(coupling, vlm, build_coupling_data(vlm, gen, clips, texts, levels=(0.0, 0.25, 0.5)),
+    clips = np.stack([gen.generate(t, seed=10_000 + i) for i, t in enumerate(held_out_texts)])
+    rows = ablation_table(coupling, vlm, build_coupling_data(vlm, gen, clips, held_out_texts, levels=(0.0, 0.25, 0.5),
+                                                             batch=tier.coupling_data_batch),
                           variants=("decode_reencode", "global", "rho_ot"), progress=False)
 display(Markdown(format_table(rows)))
 

@@ -4,8 +4,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/04_attribute_steering.ipynb)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in under a minute with the shipped coupling and concept
-# bank. With real models use a GPU runtime: the notebook then fits a small coupling and trains the three concepts it
-# uses first (tens of minutes on a T4; keep the clips short).
+# bank. With real models (`TIER = "colab-t4"`) use a GPU runtime: the notebook then fits a small coupling and trains the
+# three concepts it uses first, in the stages and sizes `l2vkit plan --tier colab-t4` shows (tens of minutes on a T4).
 #
 # A **contrast pair** o = (π⁻, π⁺) edits one word of a caption: `red → blue`. Its **concept vector** q_o is a direction
 # in the generator's condition space Ξ, trained with the generator G, the coupling Φ and the VLM frozen so that
@@ -34,9 +34,11 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. TIER picks the models, video size and steps (l2vkit.tiers): "toy" = the
+# shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
+# (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
+# away); "a100-80g" for one 80 GB GPU.
+TIER = "toy"
 SEED = 0
 PAIRS = ("red->blue", "circle->square", "small->large")
 PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -54,29 +56,29 @@ from IPython.display import Markdown, display
 from l2vkit import steer, sweep
 from l2vkit import toyworld as tw
 from l2vkit.concepts import slot_prefix
-from l2vkit.generator import VideoGenerator
 from l2vkit.toyworld.ground_truth import ground_truth_scores
 from l2vkit.plots import curves_over_phi, new_figure, sweep_grid, table_figure
-from l2vkit.toyworld.steering_eval import evaluate_pair, measured_attributes
+from l2vkit.toyworld.steering_eval import evaluate_pair, evaluation_captions, measured_attributes
 from l2vkit.video import show_videos
-from l2vkit.vlm import VideoVLM
+from l2vkit.tiers import get_tier
+from l2vkit.workflow import load_generator, load_vlm, prepare_real_models
 
-vlm = VideoVLM.from_pretrained(VLM_ID)
-gen = VideoGenerator.from_pretrained(GENERATOR_ID)
-if VLM_ID == "toy" and GENERATOR_ID == "toy":
+tier = get_tier(TIER)
+caption = "a small red circle moves slowly up in the desert"  # sections 2 and 3
+if tier.is_toy:
+    vlm, gen = load_vlm(tier), load_generator(tier)
     coupling = tw.load_coupling(vlm=vlm, generator=gen)  # fitted by python -m l2vkit.toyworld.train_coupling
     bank = tw.load_concepts(generator=gen)  # trained by python -m l2vkit.toyworld.train_concepts
 else:
-    # Real models (GPU): fit a small Φ on clips the generator makes itself (notebook 03), then train the concepts.
-    from l2vkit.concepts import build_concept_cache, train_concepts
-    from l2vkit.coupling import build_coupling_data, fit_coupling
-
-    texts = [tw.caption(tw.random_attributes(i)) for i in range(64)]
-    clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
-    coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
+    # Real models (GPU): l2vkit.workflow runs every stage in the tier's order and sizes (captions encoded once,
+    # a small Φ fitted on clips the generator makes itself as in notebook 03, the concepts trained) and saves
+    # each under outputs/real/ so that a rerun picks up where it stopped. The captions sampled below are
+    # encoded up front: on colab-t4 the text encoder is freed before G loads.
     pairs = [p for p in tw.contrast_pairs() if p.name in PAIRS]
-    # the toy captions are plain English, so the real generator can draw them too
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions), pairs)
+    texts = [tw.caption(tw.random_attributes(i)) for i in range(tier.clips)]
+    pair_captions = {p.name: tw.toy_captions(p, tier.concept_samples_per_pair, seed=k) for k, p in enumerate(pairs)}
+    vlm, gen, coupling, bank = prepare_real_models(tier, texts, pairs, pair_captions,
+                                                   extra_captions=[caption, *evaluation_captions(pairs, SEEDS)])
 
 print("concepts:", ", ".join(bank.pairs))
 print("q shape:", tuple(bank[PAIRS[0]].shape), "= the shape of π_Ξ (tokens × width)")
@@ -89,9 +91,6 @@ print("‖q‖:", {name: round(float(bank[name].norm()), 2) for name in PAIRS})
 # (`measured_attributes` gives `None` values where no object can be found — steering can break a video, too).
 
 # %%
-caption = "a small red circle moves slowly up in the desert"
-
-
 def read_pixels(videos, pair):
     """P(target) renormalised over the pair's two words, read by the VLM from the videos' own tokens."""
     spec = bank.spec(pair)

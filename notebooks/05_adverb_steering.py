@@ -4,8 +4,8 @@
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/05_adverb_steering.ipynb)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in under a minute with the shipped coupling and concept
-# bank. With real models use a GPU runtime: the notebook then fits a small coupling and trains the `slowly->quickly`
-# concept first (tens of minutes on a T4).
+# bank. With real models (`TIER = "colab-t4"`) use a GPU runtime: the notebook then fits a small coupling and
+# trains the `slowly->quickly` concept first (tens of minutes on a T4).
 #
 # Colours and shapes live in every frame; an adverb lives only *between* frames. For the VLM, "quickly" is a
 # statement about how far the object travels over the clip, so the concept q for the pair `slowly → quickly` has to
@@ -33,9 +33,11 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. TIER picks the models, video size and steps (l2vkit.tiers): "toy" = the
+# shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
+# (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
+# away); "a100-80g" for one 80 GB GPU.
+TIER = "toy"
 SEED = 0
 PAIR = "slowly->quickly"
 PHIS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
@@ -53,27 +55,29 @@ from IPython.display import display
 from l2vkit import steer
 from l2vkit import toyworld as tw
 from l2vkit.concepts import slot_prefix, swap_word
-from l2vkit.generator import VideoGenerator
 from l2vkit.plots import curves_over_phi, logit_bars, new_figure, sweep_grid
 from l2vkit.toyworld import toy_captions
 from l2vkit.video import show_videos
-from l2vkit.vlm import VideoVLM
+from l2vkit.tiers import get_tier
+from l2vkit.toyworld.steering_eval import evaluation_captions
+from l2vkit.workflow import load_generator, load_vlm, prepare_real_models
 
-vlm = VideoVLM.from_pretrained(VLM_ID)
-gen = VideoGenerator.from_pretrained(GENERATOR_ID)
-if VLM_ID == "toy" and GENERATOR_ID == "toy":
+tier = get_tier(TIER)
+if tier.is_toy:
+    vlm, gen = load_vlm(tier), load_generator(tier)
     coupling = tw.load_coupling(vlm=vlm, generator=gen)  # fitted by python -m l2vkit.toyworld.train_coupling
     bank = tw.load_concepts(generator=gen)  # trained by python -m l2vkit.toyworld.train_concepts
 else:
-    # Real models (GPU): fit a small Φ on clips the generator makes itself (notebook 03), then train the concept.
-    from l2vkit.concepts import build_concept_cache, train_concepts
-    from l2vkit.coupling import build_coupling_data, fit_coupling
-
-    texts = [tw.caption(tw.random_attributes(i)) for i in range(64)]
-    clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
-    coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
+    # Real models (GPU): l2vkit.workflow runs every stage in the tier's order and sizes (captions encoded once,
+    # a small Φ fitted on clips the generator makes itself as in notebook 03, the concepts trained) and saves
+    # each under outputs/real/ so that a rerun picks up where it stopped. The captions sampled below are
+    # encoded up front: on colab-t4 the text encoder is freed before G loads.
     pairs = [p for p in tw.contrast_pairs() if p.name == PAIR]
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions), pairs)
+    texts = [tw.caption(tw.random_attributes(i)) for i in range(tier.clips)]
+    pair_captions = {p.name: tw.toy_captions(p, tier.concept_samples_per_pair, seed=k) for k, p in enumerate(pairs)}
+    # the captions of section 2's seeds and their swaps
+    vlm, gen, coupling, bank = prepare_real_models(tier, texts, pairs, pair_captions,
+                                                   extra_captions=evaluation_captions(pairs, SEEDS))
 spec = bank.spec(PAIR)
 print(spec)
 

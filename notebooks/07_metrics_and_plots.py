@@ -35,9 +35,11 @@ except ImportError:
     import l2vkit
 
 # %%
-# Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
-VLM_ID = "toy"
-GENERATOR_ID = "toy"
+# Config: the only cell to change. TIER picks the models, video size and steps (l2vkit.tiers): "toy" = the
+# shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
+# (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
+# away); "a100-80g" for one 80 GB GPU.
+TIER = "toy"
 SEED = 0
 PAIRS = ("red->blue", "slowly->quickly", "desert->snow")  # one per family: attribute, action, scene
 SEEDS = range(4)  # ground-truth seeds per pair (the benchmark uses 50)
@@ -56,7 +58,6 @@ from IPython.display import Markdown, display
 
 from l2vkit import toyworld as tw
 from l2vkit.concepts import ConceptBank, swap_word
-from l2vkit.generator import VideoGenerator
 from l2vkit.metrics import (MetricWarning, caption_metrics, directional_delta, embedding_similarity,
                             frechet_distance, vlm_pooled_features)
 from l2vkit.metrics.backends import LABELS
@@ -65,24 +66,28 @@ from l2vkit.plots import curves_over_phi, curves_over_phi_plotly, new_figure, ta
 from l2vkit.toyworld import steering_eval, toy_captions
 from l2vkit.toyworld.alignment import fit_toy_alignment_map, toy_alignment_encoders
 from l2vkit.video import show_videos
-from l2vkit.vlm import VideoVLM
+from l2vkit.tiers import get_tier
+from l2vkit.workflow import load_generator, load_vlm, prepare_real_models
 
-vlm = VideoVLM.from_pretrained(VLM_ID)
-gen = VideoGenerator.from_pretrained(GENERATOR_ID)
-TOY = VLM_ID == "toy" and GENERATOR_ID == "toy"
+tier = get_tier(TIER)
+TOY = tier.is_toy
 if TOY:
+    vlm, gen = load_vlm(tier), load_generator(tier)
     coupling = tw.load_coupling(vlm=vlm, generator=gen)  # fitted by python -m l2vkit.toyworld.train_coupling
     bank = tw.load_concepts(generator=gen)  # trained by python -m l2vkit.toyworld.train_concepts
 else:
-    # Real models (GPU): fit a small Φ on clips the generator makes itself (notebook 03), then train the concepts.
-    from l2vkit.concepts import build_concept_cache, train_concepts
-    from l2vkit.coupling import build_coupling_data, fit_coupling
-
-    texts = [tw.caption(tw.random_attributes(i)) for i in range(64)]
-    clips = np.stack([gen.generate(t, seed=i) for i, t in enumerate(texts)])
-    coupling = fit_coupling(vlm, gen, build_coupling_data(vlm, gen, clips, texts))
+    # Real models (GPU): l2vkit.workflow runs every stage in the tier's order and sizes (captions encoded once,
+    # a small Φ fitted on clips the generator makes itself as in notebook 03, the concepts trained) and saves
+    # each under outputs/real/ so that a rerun picks up where it stopped. The captions sampled below are
+    # encoded up front: on colab-t4 the text encoder is freed before G loads.
     pairs = [p for p in tw.contrast_pairs() if p.name in PAIRS]
-    bank = train_concepts(gen, build_concept_cache(gen, vlm, coupling, pairs, captions=tw.toy_captions), pairs)
+    scene = next(p for p in pairs if p.name == "desert->snow")  # section 3's pair, its captions and swaps
+    metric_captions = [toy_captions(scene, 1, seed=30_000 + i)[0] for i in range(VIDEOS)]
+    metric_captions += [swap_word(scene, c) for c in metric_captions]
+    texts = [tw.caption(tw.random_attributes(i)) for i in range(tier.clips)]
+    pair_captions = {p.name: tw.toy_captions(p, tier.concept_samples_per_pair, seed=k) for k, p in enumerate(pairs)}
+    extra = [*steering_eval.evaluation_captions(pairs, SEEDS), *metric_captions]
+    vlm, gen, coupling, bank = prepare_real_models(tier, texts, pairs, pair_captions, extra_captions=extra)
 unweighted_path = data_dir() / "toy_concepts_unweighted.safetensors"
 unweighted = ConceptBank.load(unweighted_path, generator=gen) if TOY and unweighted_path.exists() else None
 print("unweighted-Δv baseline:", "loaded" if unweighted else "not available (train it with "

@@ -181,7 +181,8 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         verbose : bool
             Print a memory plan (:func:`l2vkit.generator.plan_memory`) before loading when the model is known.
         **kwargs
-            Go to the adapter (``frames``, ``height``, ``text_len``, …).
+            Go to the adapter (``frames``, ``height``, ``text_len``, …); ``conditions=`` a ConditionStore from
+            :func:`~l2vkit.generator.encode_captions` loads the pipeline without its text encoder.
 
         Returns
         -------
@@ -319,7 +320,11 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         texts = [text] if isinstance(text, str) else list(text)
         if not texts or not all(isinstance(t, str) for t in texts):
             raise TypeError("encode_prompt takes a caption string or a non-empty list of strings")
+        if self.conditions is not None and not self.conditions.missing(texts):  # encoded once (encode_captions)
+            return self.check_condition(self.conditions.condition(texts))
         if getattr(self.pipe, "text_encoder", None) is None or getattr(self.pipe, "tokenizer", None) is None:
+            if self.conditions is not None:
+                self.conditions.condition(texts)  # raises, naming the captions that were not encoded
             raise ValueError(f"{type(self.pipe).__name__} was built without a text encoder/tokenizer; "
                              "pass conditions (Condition / prompt_embeds) directly")
         with torch.no_grad():
@@ -361,11 +366,14 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
         return condition
 
     needs_mask = False
+    #: captions encoded once with the text encoder freed (:mod:`l2vkit.generator.conditions`), else ``None``
+    conditions = None
 
     def negative_condition(self) -> Condition:
         """π for the negative prompt (``negative_prompt``, "" by default), encoded once and cached."""
         if self._negative_cache is None or self._negative_cache[0] != self.negative_prompt:
-            if getattr(self.pipe, "text_encoder", None) is None or getattr(self.pipe, "tokenizer", None) is None:
+            stored = self.conditions is not None and self.negative_prompt in self.conditions
+            if not stored and (getattr(self.pipe, "text_encoder", None) is None or self.pipe.tokenizer is None):
                 raise ValueError("guidance > 1 needs a negative condition, but this pipeline has no text encoder to "
                                  "encode the negative prompt: pass negative=<Condition> or use guidance=1")
             self._negative_cache = (self.negative_prompt, self.encode_prompt(self.negative_prompt))

@@ -34,7 +34,7 @@ def print_memory_plan(model_id: str, adapter, dtype, kwargs: dict) -> None:
 
 
 def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, offload=False, vae_tiling=False,
-                   verbose=True, **kwargs):
+                 verbose=True, conditions=None, **kwargs):
     """The body of :meth:`VideoGenerator.from_pretrained` (see there); ``cls`` is the class it was called on."""
     import diffusers
     import torch
@@ -57,12 +57,26 @@ def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, 
     adapter = cls if cls.pipeline_classes else cls.adapter_for(pipeline_name)  # VideoGenerator itself chooses
     if verbose:
         print_memory_plan(model_id, adapter, dtype, kwargs)
+    # with captions encoded once (l2vkit.generator.encode_captions) the text encoder is not loaded at all
+    skipped = {} if conditions is None else {"text_encoder": None, "tokenizer": None}
+    if conditions is not None and conditions.model_id and _name(conditions.model_id) != _name(model_id):
+        raise ValueError(f"the conditions were encoded with {conditions.model_id}'s text encoder, not {model_id}'s; "
+                         "encode the captions with this model (l2vkit.generator.encode_captions)")
+    if conditions is not None and conditions.text_len:
+        kwargs.setdefault("text_len", conditions.text_len)
     pipe = getattr(diffusers, pipeline_name).from_pretrained(
-        model_id, revision=revision, **{dtype_kwarg(): adapter.component_dtypes(dtype)})
+        model_id, revision=revision, **skipped, **{dtype_kwarg(): adapter.component_dtypes(dtype)})
     if offload and str(device).startswith("cuda"):
         pipe.enable_model_cpu_offload(device=device)
     else:
         pipe.to(device)
     if vae_tiling:
         pipe.vae.enable_tiling()
-    return adapter(pipe, model_id=model_id, revision=revision, **kwargs)
+    generator = adapter(pipe, model_id=model_id, revision=revision, **kwargs)
+    generator.conditions = conditions
+    return generator
+
+
+def _name(model_id) -> str:
+    """A hub id's or folder's last part, case-folded: the same model saved or moved elsewhere keeps it."""
+    return str(model_id).rstrip("/").split("/")[-1].lower()

@@ -29,6 +29,18 @@ def _captions(pair, seeds):
     return [toy_captions(pair, 1, seed=10_000 + int(s))[0] for s in seeds]
 
 
+def evaluation_captions(pairs, seeds) -> list:
+    """Every caption :func:`evaluate_pair` samples for ``pairs`` on ``seeds`` (π⁻ and the prompt swap's π⁺): what a
+    generator that freed its text encoder must have encoded beforehand (:func:`l2vkit.generator.encode_captions`)."""
+    from ..concepts import swap_word
+
+    out = []
+    for pair in pairs:
+        captions = _captions(pair, seeds)
+        out += captions + [swap_word(pair, c) for c in captions]
+    return out
+
+
 def measured_attributes(video) -> dict:
     """The measured attributes as a dict; every value ``None`` when no object can be found (counts as wrong).
 
