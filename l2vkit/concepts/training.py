@@ -68,6 +68,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     import torch
     from tqdm.auto import tqdm
 
+    from ..distributed import is_main, world
     from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import load_state, save_state
 
@@ -94,7 +95,10 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         rng.set_state(state["rng"])
     by_pair = [torch.nonzero(cache.pair == k).flatten() for k in range(len(pairs))]
     plus_cache = {}
-    bar = tqdm(total=steps, initial=start, desc=f"concepts ({len(pairs)} pairs)", disable=not progress)
+    if len(pairs) * batch_per_pair < world()[1]:
+        raise ValueError(f"{len(pairs)} pairs × batch_per_pair={batch_per_pair} samples per step cannot be shared by "
+                         f"{world()[1]} processes; raise batch_per_pair")
+    bar = tqdm(total=steps, initial=start, desc=f"concepts ({len(pairs)} pairs)", disable=not progress or not is_main())
 
     def save(done: int) -> None:
         save_state(Path(checkpoint), {"names": names, "steps": steps, "seed": seed, "settings": settings,
@@ -104,7 +108,8 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     recompute = generator.recomputing_blocks() if gradient_checkpointing else contextlib.nullcontext()
     with recompute:
         _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, range(start, steps), loop=loop,
-                     batch_per_pair=batch_per_pair, history=history, bar=bar, save=save if checkpoint else None,
+                     batch_per_pair=batch_per_pair, history=history, bar=bar,
+                     save=save if checkpoint and is_main() else None,
                      checkpoint_every=checkpoint_every, steps=steps)
     bar.close()
     meta = provenance(generator=generator_identity(generator), vlm=vlm_identity(vlm) if vlm is not None else None,
@@ -117,13 +122,17 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
 
 def _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, step_range, *, loop, batch_per_pair,
                  history, bar, save, checkpoint_every, steps):
-    """The optimisation loop of :func:`train_concepts` (``save(step)`` writes the resumable state)."""
+    """The optimisation loop of :func:`train_concepts` (``save(step)`` writes the resumable state). Under several
+    processes each takes its rows of the step's batch and the gradients are summed (:mod:`l2vkit.distributed`)."""
     import torch
 
+    from ..distributed import my_rows, sum_gradients, weighted_mean
     from ..generator.base import Condition
 
     for step in step_range:
         index = torch.cat([ix[torch.randint(0, len(ix), (batch_per_pair,), generator=rng)] for ix in by_pair])
+        total = len(index)
+        index = index[my_rows(total)]  # the same draw everywhere; each process its own rows
         k = cache.pair[index]
         dw = cache.dw[index].view(-1, 1, 1)
         z_t, t = cache.z_t[index], cache.t[index]
@@ -142,11 +151,13 @@ def _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, step_
             raise FloatingPointError(f"concept training diverged at step {step}; lower lr")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        sum_gradients([q], len(index), total)
         optimizer.step()
         bar.update(1)
         if (step + 1) % 50 == 0 or step + 1 == steps:
-            history.append({"step": step + 1, "loss": round(float(loss.detach()), 6)})
-            bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
+            mean = weighted_mean(float(loss.detach()), len(index), total)
+            history.append({"step": step + 1, "loss": round(mean, 6)})
+            bar.set_postfix(loss=f"{mean:.4f}")
         if save is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
             save(step + 1)
 

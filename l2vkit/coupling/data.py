@@ -178,24 +178,37 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
     settings = {"vlm": vlm_identity(vlm), "generator": generator_identity(generator), "seed": int(seed),
                 "sigmas_per_video": sigmas_per_video, "max_sigma": max_sigma, "include_clean": include_clean,
                 "levels": None if levels is None else [float(x) for x in levels], "target": target}
-    writer, first = None, 0
-    if out is not None:
+    from ..distributed import barrier, gather, is_main, world
+
+    rank, processes = world()  # several processes (torchrun, accelerate launch): batch b is process b % N's
+    writer, first, state = None, 0, None
+    if out is not None and is_main():
         from ..vlm.extract import video_hash
         from .store import StoreWriter
 
         videos_key = {"shape": list(videos.shape), "captions": video_hash(np.frombuffer(
             "\n".join(captions).encode(), dtype=np.uint8)), "first_frames": video_hash(videos[:, 0]), "batch": batch}
         writer = StoreWriter(out, {**settings, "videos": videos_key})
-        first = writer.done_videos
-        if first:
-            rng.set_state(writer.resume_state())
-    parts = {name: [] for name in _FIELDS}
-    bar = tqdm(total=len(videos), initial=first, desc="coupling data", disable=not progress)
+        first, state = writer.done_videos, writer.resume_state()
+    if processes > 1:  # where an interrupted build stopped, as the writing process knows it
+        first, state = gather((first, state))[0]
+    if state is not None:
+        rng.set_state(state)
+    latent_shape = tuple(generator.latent_shape(*videos.shape[1:4]))
+    parts = []  # (start, tensors, rng state after the batch) of this process's batches
+    bar = tqdm(total=len(videos), initial=first, desc="coupling data", disable=not progress or not is_main())
     layout = (writer.index.get("layout") if writer else None)
     with torch.no_grad():
-        for start in range(first, len(videos), batch):
+        for number, start in enumerate(range(first, len(videos), batch)):
             chunk = videos[start:start + batch]
             n = len(chunk)
+            if number % processes != rank:  # another process's batch: draw its random numbers, compute nothing
+                sigma_columns = len(levels) if levels is not None else sigmas_per_video + int(include_clean)
+                if levels is None:
+                    torch.rand(n, sigmas_per_video, generator=rng)
+                for _ in range(sigma_columns):
+                    torch.randn((n, *latent_shape), generator=rng)
+                continue
             part = {name: [] for name in _FIELDS}
             condition = generator.encode_prompt(list(captions[start:start + n]))
             z0 = generator.encode(chunk).float()
@@ -203,8 +216,6 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
             part["targets"].append(vlm.visual_tokens(decoded).float().cpu())
             if layout is None:  # the token grid of the clips, so that Φ's output can be read without inputs=
                 layout = _layout(vlm, decoded[:1], part["targets"][0].shape[1])
-                if writer:
-                    writer.index["layout"] = layout
             part["embeds"].append(condition.embeds.float().cpu())
             mask = condition.mask if condition.mask is not None else torch.ones(condition.embeds.shape[:2])
             part["mask"].append(mask.bool().cpu())
@@ -229,18 +240,27 @@ def build_coupling_data(vlm, generator, videos, captions: Sequence[str], *, sigm
                 part["local_tokens"].append(vlm.visual_tokens(generator.decode(x0)).float().cpu())
             part = {name: torch.cat(values) for name, values in part.items()}
             _check_finite(part, f" of the videos from {start} on")
-            if writer:
+            if writer and processes == 1:
+                writer.index["layout"] = layout
                 writer.write(part, rng.get_state())
             else:
-                for name, value in part.items():
-                    parts[name].append(value)
+                parts.append((start, part, rng.get_state()))
             bar.update(n)
     bar.close()
+    if processes > 1:  # every batch, in order, on every process (the writing process stores them)
+        parts = sorted((p for got in gather(parts) for p in got), key=lambda p: p[0])
+        layout = next((found for found in gather(layout) if found), None)  # the first batch's, whoever made it
+        if writer:
+            writer.index["layout"] = writer.index.get("layout") or layout
+            for _, part, after in parts:
+                writer.write(part, after)
     meta = {**settings, "token_layout": layout or {}}
-    if writer:
-        writer.finish(list(captions), meta)
+    if out is not None:
+        if writer:
+            writer.finish(list(captions), meta)
+        barrier()
         return open_coupling_data(out)
-    data = {name: torch.cat(values) for name, values in parts.items()}
+    data = {name: torch.cat([part[name] for _, part, _ in parts]) for name in _FIELDS}
     return CouplingData(**data, captions=list(captions), meta=meta)
 
 

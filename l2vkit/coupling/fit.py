@@ -45,8 +45,9 @@ def stage_losses(model, batch, stage: str):
     return {"mse": F.mse_loss(merged, target), "gram": F.mse_loss(gram(merged), gram(target))}
 
 
-def training_batch(data, index, device, *, swap: float = 0.0, rng=None):
-    """Training tensors for samples ``index``; a share ``swap`` of them gets another video's condition π."""
+def training_batch(data, index, device, *, swap: float = 0.0, rng=None, rows: slice | None = None):
+    """Training tensors for samples ``index``; a share ``swap`` of them gets another video's condition π. ``rows``:
+    only these rows of the batch (this process's share, after every random draw of the whole batch)."""
     import torch
 
     vid = data.video_index[index]
@@ -54,6 +55,8 @@ def training_batch(data, index, device, *, swap: float = 0.0, rng=None):
     if swap > 0:
         other = data.video_index[torch.randint(0, len(data), (len(index),), generator=rng)]
         cond = torch.where(torch.rand(len(index), generator=rng) < swap, other, vid)
+    if rows is not None:
+        index, vid, cond = index[rows], vid[rows], cond[rows]
     return {"latents": data.latents[index].to(device), "embeds": data.embeds[cond].to(device),
             "mask": data.mask[cond].to(device), "local_tokens": data.local_tokens[index].to(device),
             "targets": data.targets[vid].to(device)}
@@ -129,9 +132,9 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
     import torch
     from tqdm.auto import tqdm
 
-    from ..provenance import provenance
+    from ..distributed import is_main, my_rows, sum_gradients, weighted_mean, world
+    from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import load_state, save_state, warmup_cosine
-    from ..provenance import generator_identity, vlm_identity
     from .networks import Coupling, needs_checkpointing
     from .store import token_statistics
 
@@ -174,7 +177,10 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
 
     total = sum(steps[s] for s in STAGES)
     done = sum(steps[s] for s in STAGES[:stage_index]) + step
-    bar = tqdm(total=total, initial=done, desc="fit coupling", disable=not progress)
+    if min(batch_size, rho_batch_size) < world()[1]:
+        raise ValueError(f"batch_size={batch_size} / rho_batch_size={rho_batch_size} cannot be shared by {world()[1]} "
+                         "processes; raise them")
+    bar = tqdm(total=total, initial=done, desc="fit coupling", disable=not progress or not is_main())
     started = time.perf_counter() - seconds  # training time accumulates over resumed runs
     for stage_index in range(stage_index, len(STAGES)):
         stage = STAGES[stage_index]
@@ -190,7 +196,10 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
         while step < n_steps:
             size = rho_batch_size if stage == "rho" else batch_size  # P plans per sample make ρ-OT steps costly
             index = torch.randint(0, len(data), (size,), generator=rng)
-            batch = training_batch(data, index, device, swap=condition_swap if stage == "global" else 0.0, rng=rng)
+            rows = my_rows(size)  # several processes: the same draw everywhere, each its own rows (DDP)
+            batch = training_batch(data, index, device, swap=condition_swap if stage == "global" else 0.0, rng=rng,
+                                   rows=rows)
+            share = rows.stop - rows.start
             losses = stage_losses(model, batch, stage)
             loss = sum(losses.values())
             if not torch.isfinite(loss):
@@ -198,6 +207,7 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
                                          "lower lr or check the data")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            sum_gradients(params, share, size)
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             for group in optimizer.param_groups:  # set from the step count, so a resumed run continues the schedule
                 group["lr"] = lr * warmup_cosine(step, max(n_steps, 1), min(100, max(n_steps // 10, 1)))
@@ -205,9 +215,10 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
             step += 1
             bar.update(1)
             if step % 50 == 0 or step == n_steps:
-                history.append({"stage": stage, "step": step, **{k: round(float(v.detach()), 6) for k, v in losses.items()}})
-                bar.set_postfix(stage=stage, **{k: f"{float(v.detach()):.4f}" for k, v in losses.items()})
-            if checkpoint and (step % checkpoint_every == 0 or step == n_steps):
+                logged = {k: weighted_mean(float(v.detach()), share, size) for k, v in losses.items()}
+                history.append({"stage": stage, "step": step, **{k: round(v, 6) for k, v in logged.items()}})
+                bar.set_postfix(stage=stage, **{k: f"{v:.4f}" for k, v in logged.items()})
+            if checkpoint and is_main() and (step % checkpoint_every == 0 or step == n_steps):
                 done_stage = step == n_steps
                 save_state(Path(checkpoint), {
                     "config": config.as_dict(), "steps": steps, "seed": seed, "settings": settings,

@@ -5,9 +5,10 @@ that changes the numbers — model id, revision, preprocessing settings, prompt 
 and inside it each video is keyed by a hash of its pixels, so a second run (or a run over a superset of videos)
 only computes what is missing.
 
-Several GPUs: run the same script under ``accelerate launch --num_processes N script.py`` and pass
-``shard=(state.process_index, state.num_processes)`` from ``accelerate.PartialState()``; each process handles
-every N-th video and writes its own index, and any later run reads all of them.
+Several GPUs: run the same script under ``accelerate launch --num_processes N script.py`` or ``torchrun
+--nproc_per_node N script.py``; nothing else changes. Each process computes every N-th video (rank and world size from
+the launcher, :mod:`l2vkit.distributed`) and writes its own index; then every process holds every result, and any
+later run reads all the indexes.
 """
 from __future__ import annotations
 
@@ -81,18 +82,22 @@ def _read_indexes(folder: Path) -> dict[str, list]:
 
 
 def extract(vlm, videos: Sequence, *, cache_dir=None, batch_size: int = 8, prompt: str | None = None,
-            candidates: Sequence[str] | None = None, shard: tuple[int, int] = (0, 1), progress: bool = True):
+            candidates: Sequence[str] | None = None, shard: tuple[int, int] | None = None, progress: bool = True):
     """Visual tokens z_Ω, mean-pooled embeddings and (with ``prompt`` and ``candidates``) candidate-word
     probabilities for every video, batched, with a progress bar, read from / written to ``cache_dir``.
 
-    ``shard=(rank, world)`` processes only videos ``i`` with ``i % world == rank`` (multi-GPU); the returned
-    tensors then hold that shard's videos only.
+    Under a launcher (``torchrun``, ``accelerate launch``) each process computes videos ``i % world == rank`` and
+    the results are gathered, so every process returns every video (``computed`` counts this process's own).
+    ``shard=(rank, world)`` instead computes and returns that shard only, without talking to other processes.
     """
     import torch
     from safetensors.torch import load_file, save_file
     from tqdm.auto import tqdm
 
-    rank, world = shard
+    from ..distributed import gather, world as launcher_world
+
+    gathered = shard is None
+    rank, world = launcher_world() if shard is None else shard
     if not 0 <= rank < world:
         raise ValueError(f"shard={shard}: need 0 ≤ rank < world")
     if (prompt is None) != (candidates is None):
@@ -131,8 +136,14 @@ def extract(vlm, videos: Sequence, *, cache_dir=None, batch_size: int = 8, promp
                 save_file({k: v.contiguous() for k, v in out.items()}, str(tmp))
             own_index.update({hashes[i]: [shard_name, row] for row, i in enumerate(batch)})
             write_json(own_index_path, own_index)  # after the shard: an interrupted run loses one batch at most
+    computed, cached = len(missing), len(chosen) - len(missing)  # this process's own
+    if gathered and world > 1:  # every process gets every video's result
+        for part in gather({hashes[i]: results[hashes[i]] for i in chosen}):
+            results.update(part)
+        chosen = list(range(len(videos)))
+        hashes = {i: video_hash(videos[i]) for i in chosen}
     stacked = {k: torch.stack([results[hashes[i]][k] for i in chosen]) if chosen else None
                for k in ("visual_tokens", "pooled", "candidate_probs") if not chosen or k in results[hashes[chosen[0]]]}
     return Extraction(visual_tokens=stacked.get("visual_tokens"), pooled=stacked.get("pooled"),
-                      candidate_probs=stacked.get("candidate_probs"), cached=len(chosen) - len(missing),
-                      computed=len(missing), cache_dir=folder)
+                      candidate_probs=stacked.get("candidate_probs"), cached=cached, computed=computed,
+                      cache_dir=folder)
