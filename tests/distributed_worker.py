@@ -60,7 +60,7 @@ def main(job: str, out: Path) -> None:
                               rho_batch_size=2, width=32, mixer_depth=2, local_depth=1, heads=2, progress=False)
         counts.update(rows=sum(rows), history=result.history)
         tensors = {k: v.contiguous() for k, v in result.model.state_dict().items()}
-    elif job == "concepts":
+    elif job in ("concepts", "concepts-fsdp"):
         from l2vkit.concepts import build_concept_cache, train_concepts
         from l2vkit.pairs import ContrastPair
 
@@ -71,8 +71,9 @@ def main(job: str, out: Path) -> None:
         rows = []
         real = gen.velocity
         gen.velocity = lambda z, c, t: (rows.append(len(z)), real(z, c, t))[1]
-        bank = train_concepts(gen, cache, pairs, steps=3, batch_per_pair=3, progress=False)
-        counts.update(rows=sum(rows), history=bank.history)
+        bank = train_concepts(gen, cache, pairs, steps=3, batch_per_pair=3, progress=False, fsdp=job.endswith("fsdp"))
+        held = sum(p.to_local().numel() if hasattr(p, "to_local") else p.numel() for p in gen.transformer.parameters())
+        counts.update(rows=sum(rows), history=bank.history, params_held=held)
         tensors = {name: bank[name].contiguous() for name in bank.pairs}
     else:
         raise SystemExit(f"unknown job {job}")

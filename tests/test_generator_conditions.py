@@ -44,3 +44,9 @@ def test_conditions_of_another_model_and_damaged_files_are_refused(folder, tmp_p
     save_file({"x": torch.zeros(1)}, str(tmp_path / "other.safetensors"))
     with pytest.raises(ValueError, match="not a saved ConditionStore"):
         ConditionStore.load(tmp_path / "other.safetensors")
+
+
+@pytest.mark.unit
+def test_unknown_offload_is_refused_before_loading():
+    with pytest.raises(ValueError, match="offload='disk'; choose False, True / 'model'.*'group'"):
+        VideoGenerator.from_pretrained("no/such-model", offload="disk")

@@ -12,7 +12,7 @@ from .cache import ConceptCache, mask_of
 def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: int = 1000, lr: float = 1e-3,
                    batch_per_pair: int = 16, seed: int = 0, loop: str = "cached", checkpoint=None,
                    checkpoint_every: int = 200, progress: bool = True, vlm=None, coupling=None,
-                   gradient_checkpointing: bool = False) -> ConceptBank:
+                   gradient_checkpointing: bool = False, fsdp: bool = False) -> ConceptBank:
     """Train one q_o per pair, all pairs in one batched run, with G frozen.
 
     Each step draws ``batch_per_pair`` cached samples per pair and costs one forward and one backward of G. Every q_o
@@ -50,6 +50,10 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         Recompute G's blocks in the backward pass (:meth:`VideoGenerator.recomputing_blocks`): the memory of a
         step falls from about every block's activations to one block's, for about a third more time; the result is
         the same. The tiers that train concepts on one GPU (``l2vkit.tiers``) turn it on.
+    fsdp : bool
+        Under several processes (``torchrun``, ``accelerate launch``), shard G's frozen weights over them
+        (:func:`l2vkit.distributed.shard_transformers`) as well as each step's samples: for generators that do not
+        fit one GPU with their activations. Without it, every process holds all of G (data parallel).
 
     Returns
     -------
@@ -68,7 +72,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     import torch
     from tqdm.auto import tqdm
 
-    from ..distributed import is_main, world
+    from ..distributed import is_main, shard_transformers, world
     from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import load_state, save_state
 
@@ -105,6 +109,8 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
                                       "q": q.detach().clone(), "optimizer": optimizer.state_dict(), "step": done,
                                       "history": history, "rng": rng.get_state()})
 
+    if fsdp:
+        shard_transformers(generator)
     recompute = generator.recomputing_blocks() if gradient_checkpointing else contextlib.nullcontext()
     with recompute:
         _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, range(start, steps), loop=loop,
@@ -115,7 +121,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     meta = provenance(generator=generator_identity(generator), vlm=vlm_identity(vlm) if vlm is not None else None,
                       coupling=None if coupling is None else coupling.meta.get("created"),
                       cache=cache.meta, steps=steps, lr=lr, batch_per_pair=batch_per_pair, seed=seed, loop=loop,
-                      gradient_checkpointing=bool(gradient_checkpointing))
+                      gradient_checkpointing=bool(gradient_checkpointing), processes=world()[1], fsdp=bool(fsdp))
     return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
                        {p.name: p for p in pairs}, meta, history)
 

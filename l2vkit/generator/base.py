@@ -156,7 +156,7 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
 
     @classmethod
     def from_pretrained(cls, model_id: str, *, revision: str | None = None, dtype=None, device=None,
-                        offload: bool = False, vae_tiling: bool = False, verbose: bool = True,
+                        offload: bool | str = False, vae_tiling: bool = False, verbose: bool = True,
                         **kwargs) -> "VideoGenerator":
         """Load a pipeline by Hugging Face id or local folder and wrap it.
 
@@ -174,8 +174,9 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
             float32 on CPU, bfloat16 on GPUs with bf16, float16 otherwise (T4) when ``None``.
         device : str or torch.device, optional
             CUDA when available, else CPU, when ``None``.
-        offload : bool
-            Use diffusers' model CPU offload (each component on the GPU only while it runs); on a CUDA device only.
+        offload : bool or str
+            ``True`` / ``"model"``: diffusers' model CPU offload (each component on the GPU only while it runs);
+            ``"group"``: group offload of the transformer's blocks (for transformers bigger than the GPU); CUDA only.
         vae_tiling : bool
             Decode in tiles.
         verbose : bool

@@ -42,6 +42,9 @@ def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, 
     from ..dtypes import resolve_dtype
     from ..presets import get_preset, preset_for_generator_folder
 
+    if offload not in (False, True, "model", "group"):
+        raise ValueError(f"offload={offload!r}; choose False, True / 'model' (each component on the GPU while it "
+                         "runs) or 'group' (the transformer's blocks streamed to the GPU one at a time)")
     preset = get_preset(model_id)  # a bundled set-up by name ("toy"), or a folder in a preset's own layout
     folder = None
     if preset is None:
@@ -66,7 +69,11 @@ def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, 
         kwargs.setdefault("text_len", conditions.text_len)
     pipe = getattr(diffusers, pipeline_name).from_pretrained(
         model_id, revision=revision, **skipped, **{dtype_kwarg(): adapter.component_dtypes(dtype)})
-    if offload and str(device).startswith("cuda"):
+    if offload == "group" and str(device).startswith("cuda"):
+        # for transformers bigger than the GPU (Wan2.1-14B on 24 GB): blocks move in as they run, overlapped
+        pipe.enable_group_offload(onload_device=torch.device(device), offload_type="block_level",
+                                  num_blocks_per_group=1, use_stream=True)
+    elif offload and str(device).startswith("cuda"):
         pipe.enable_model_cpu_offload(device=device)
     else:
         pipe.to(device)
