@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 python benchmarks/gpu_bench.py --out "${1:-outputs/benchmarks/gpu.json}"
 # Φ at real sizes: measured training-step peaks beside the plan (docs/coupling.md).
 python benchmarks/coupling_measured.py --out "$(dirname "${1:-outputs/benchmarks/gpu.json}")/coupling_measured.json"
+# Every stage of the colab-t4 and a100-80g tiers: measured peak beside the memory planner's row (docs/scaling.md).
+python benchmarks/stages_gpu.py --out "$(dirname "${1:-outputs/benchmarks/gpu.json}")/stages_gpu.json"

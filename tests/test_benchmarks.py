@@ -30,6 +30,19 @@ def test_memory_planner_matches_measured_cpu_peaks_of_mid_size_models():
 
 
 @pytest.mark.integration
+def test_every_stage_benchmark_runs_with_tiny_models():
+    """benchmarks/stages_gpu.py --tiny: the GPU script's code path, every planner stage, on the CPU."""
+    import stages_gpu
+
+    from l2vkit.stage_memory import STAGES
+
+    result = stages_gpu.run_tier("colab-t4", tiny=True)
+    assert set(result["stages"]) == set(STAGES)
+    assert all(row["planned_gib"] > 0 and row["seconds"] >= 0 for row in result["stages"].values())
+    assert stages_gpu.run_tier("multi-gpu", tiny=True)["skipped"].startswith("needs 8 GPUs")
+
+
+@pytest.mark.integration
 def test_coupling_speed_benchmark_reports_ratios():
     import coupling_speed
 
