@@ -95,11 +95,12 @@ class StagePlan:
                 "headroom": HEADROOM, "rows": [dataclasses.asdict(r) for r in self.rows]}
 
 
-def plan_stages(tier, *, offload: bool | None = None, verbose: bool = False) -> StagePlan:
+def plan_stages(tier, *, offload: bool | str | None = None, verbose: bool = False) -> StagePlan:
     """Plan every stage of ``tier`` (a :class:`~l2vkit.tiers.Tier` or its name); see the module docstring.
 
-    ``offload``: plan the stages that hold several models with model CPU offload (one on the GPU at a time, the rest
-    in RAM) or without; default: the tier's setting, and offload wherever a stage would not fit the GPU otherwise.
+    ``offload``: ``True`` plans the stages that hold several models with model CPU offload (one on the GPU at a
+    time, the rest in RAM), ``False`` without; ``"group"`` streams G's blocks (two on the GPU at a time, all of G in
+    RAM) while the other models stay; default: the tier's setting, and model offload wherever a stage would not fit.
     """
     from .coupling.plan import GENERATOR_FPS
     from .generator.memory import plan_memory
@@ -121,14 +122,19 @@ def plan_stages(tier, *, offload: bool | None = None, verbose: bool = False) -> 
     phi = c.phi_params * 4 / GIB  # Φ is trained and kept in float32
     decode = g.vae_decode_tiled_gb if tier.vae_tiling else g.vae_decode_gb
     kept_text = [] if tier.free_text_encoder else [("text encoder", w.get("text_encoder", 0.0), 0.0)]
-    sampler = [("G", experts, g.transformer_activations_gb + g.latents_gb), ("VAE", w.get("vae", 0.0), decode)]
+    group = offload == "group"  # G's blocks streamed in as they run: one block and the next on the GPU
+    g_gpu, g_ram = (2 * biggest / g.spec.layers, experts) if group else (experts, 0.0)
+    sampler = [("G", g_gpu, g.transformer_activations_gb + g.latents_gb), ("VAE", w.get("vae", 0.0), decode)]
     rows = []
 
     def stage(name, parts, how, extra_ram=0.0):
         """All parts on the GPU (their weights + the largest activation), or offloaded (one part at a time)."""
         on_gpu = sum(p[1] for p in parts) + max(p[2] for p in parts) + CUDA_CONTEXT_GIB
         offloaded = max(p[1] + p[2] for p in parts) + CUDA_CONTEXT_GIB
-        use_offload = len(parts) > 1 and (offload if offload is not None else (tier.offload or on_gpu > limit))
+        model_offload = offload if offload in (True, False) else (tier.offload or on_gpu > limit)
+        use_offload = len(parts) > 1 and model_offload and not group
+        if group and any(p[0] == "G" for p in parts):
+            extra_ram, how = extra_ram + g_ram, "G's blocks streamed (group offload); " + how
         names = ", ".join(p[0] for p in parts)
         if use_offload:
             ram = PROCESS_RAM_GIB + sum(p[1] for p in parts) + extra_ram
@@ -144,7 +150,7 @@ def plan_stages(tier, *, offload: bool | None = None, verbose: bool = False) -> 
           f"{v.tokens} positions, logits {v.logits_gib:.2f}{split}")
 
     b = tier.coupling_data_batch
-    stage("coupling data", [("G", experts, (g.transformer_activations_gb + g.latents_gb) * b),
+    stage("coupling data", [("G", g_gpu, (g.transformer_activations_gb + g.latents_gb) * b),
                             ("VAE", w.get("vae", 0.0), decode * b), ("VLM", v.weights_gib, v.activations_gib * b)]
           + kept_text, f"batch {b}" + ("; VAE tiled" if tier.vae_tiling else "") + split)
 

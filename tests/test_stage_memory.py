@@ -63,6 +63,17 @@ def test_bigger_tiers_fit_their_machines(name):
 
 
 @pytest.mark.unit
+def test_group_offload_keeps_two_blocks_of_g_on_the_gpu():
+    plain, group = plan_stages("multi-gpu", offload=False), plan_stages("multi-gpu", offload="group")
+    from l2vkit.generator.memory import plan_memory
+
+    g = plan_memory("Wan-AI/Wan2.1-T2V-14B-Diffusers", 81, 480, 832, "bfloat16", verbose=False)
+    saved = g.weights_gb["transformer"] * (1 - 2 / g.spec.layers)
+    assert plain.row("steering").gpu_gib - group.row("steering").gpu_gib == pytest.approx(saved)
+    assert group.row("steering").ram_gib > plain.row("steering").ram_gib + 8 * 26  # 8 processes hold all of G in RAM
+
+
+@pytest.mark.unit
 def test_multi_gpu_shards_concept_training():
     plan = plan_stages("multi-gpu")
     row = plan.row("concept training")
@@ -91,7 +102,7 @@ def test_cli_plan_and_tier_option(capsys):
 
     assert main(["plan", "--tier", "colab-t4"]) == 0
     assert "fits every stage" in capsys.readouterr().out
-    assert main(["plan", "--tier", "colab-t4", "--offload"]) == 1
+    assert main(["plan", "--tier", "colab-t4", "--offload", "model"]) == 1
     assert "OVER: coupling data: RAM" in capsys.readouterr().out
     argv = ["steer", "a red circle", "--concept", "red->blue=1", "--tier", "colab-t4", "--num-frames", "17"]
     args = build_parser().parse_args(argv)

@@ -1,7 +1,6 @@
 """`l2vkit plan`: every stage's planned GPU and RAM peak for a hardware tier, before anything is downloaded."""
 from __future__ import annotations
 
-import argparse
 import json
 
 from .common import EXIT_CODES
@@ -16,9 +15,10 @@ def add_parser(sub) -> None:
                                       "models and video size; nothing is loaded. " + EXIT_CODES)
     plan.add_argument("--tier", default="colab-t4", choices=[n for n, t in TIERS.items() if not t.is_toy],
                       help="the tier to plan (default: colab-t4)")
-    plan.add_argument("--offload", action=argparse.BooleanOptionalAction, default=None,
-                      help="plan stages holding several models with (or without) model CPU offload (default: the "
-                           "tier's choice, offloading where a stage would not fit)")
+    plan.add_argument("--offload", choices=("none", "model", "group"), default=None,
+                      help="plan with no offload, model CPU offload (one model on the GPU at a time) or group "
+                           "offload (G's blocks streamed in as they run); default: the tier's choice, model offload "
+                           "where a stage would not fit")
     plan.add_argument("--json", action="store_true", help="print JSON instead of the table")
     plan.set_defaults(func=run)
 
@@ -26,6 +26,6 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..stage_memory import plan_stages
 
-    plan = plan_stages(args.tier, offload=args.offload)
+    plan = plan_stages(args.tier, offload={"none": False, "model": True, "group": "group", None: None}[args.offload])
     print(json.dumps(plan.as_dict(), indent=2) if args.json else plan.summary())
     return 0 if not plan.over_budget() else 1
