@@ -108,7 +108,7 @@ def test_plan_at_three_sizes_grows_at_most_linearly_and_fits_the_targets(capsys)
 def test_plan_refuses_sizes_the_generator_cannot_take_and_unknown_models(capsys):
     with pytest.raises(ValueError, match=r"4k \+ 1.*34×480×832"):
         plan_coupling(WAN, QWEN, 34, 480, 832)
-    with pytest.raises(ValueError, match="no plan table entry for VLM"):
+    with pytest.raises(ValueError, match="no memory table entry for VLM .someone/other-vlm."):
         plan_coupling(WAN, "someone/other-vlm", 33, 480, 832)
     with pytest.raises(SystemExit):
         plan_main(["--generator", WAN, "--vlm", QWEN, "--frames", "33", "--height", "481", "--width", "832"])

@@ -25,44 +25,17 @@ import contextlib
 import dataclasses
 import math
 
+from ..vlm.memory import KNOWN_VLM_SIZES, VLMSize, known_vlm_size
 from .fit import STAGES
 
 GIB = 1024 ** 3
 
 
-@dataclasses.dataclass(frozen=True)
-class VLMSpec:
-    """What the plan needs of a VLM: its token width and its official video preprocessing (Qwen-style grid)."""
+#: What the plan needs of a VLM (its token width and official video preprocessing): the VLM memory table's entries.
+VLMSpec = VLMSize
+KNOWN_VLMS = KNOWN_VLM_SIZES
+known_vlm = known_vlm_size
 
-    name: str
-    hidden: int  # width D of z_Ω
-    patch: int = 14
-    temporal_patch: int = 2
-    merge: int = 2
-    fps: float = 2.0
-    min_frames: int = 4
-    max_frames: int = 768
-    min_pixels: int = 128 * 28 * 28
-    max_pixels: int = 768 * 28 * 28
-
-    def token_grid(self, frames: int, video_fps: float, height: int, width: int) -> tuple:
-        """(t, h, w) merged-token grid of a decoded ``frames``×``height``×``width`` clip at ``video_fps``."""
-        from ..vlm.preprocess import qwen_frame_indices, smart_resize
-
-        sampled = len(qwen_frame_indices(frames, video_fps=video_fps, fps=self.fps, min_frames=self.min_frames,
-                                         max_frames=self.max_frames, temporal_patch_size=self.temporal_patch))
-        h, w = smart_resize(height, width, self.patch * self.merge, self.min_pixels, self.max_pixels)
-        return (-(-sampled // self.temporal_patch), h // self.patch // self.merge, w // self.patch // self.merge)
-
-
-#: Published sizes of VLMs the plan knows (hidden sizes from their config.json; preprocessing: transformers'
-#: Qwen2VLVideoProcessor defaults, which Qwen2.5-VL's processor uses for videos).
-KNOWN_VLMS = {
-    "Qwen2-VL-2B-Instruct": VLMSpec("Qwen2-VL-2B-Instruct", 1536),
-    "Qwen2-VL-7B-Instruct": VLMSpec("Qwen2-VL-7B-Instruct", 3584),
-    "Qwen2.5-VL-3B-Instruct": VLMSpec("Qwen2.5-VL-3B-Instruct", 2048),
-    "Qwen2.5-VL-7B-Instruct": VLMSpec("Qwen2.5-VL-7B-Instruct", 3584),
-}
 #: Frame rates the generators write their videos at (Wan2.1 16 fps, Wan2.2 TI2V-5B 24 fps, LTX-Video 25 fps).
 GENERATOR_FPS = {"Wan2.1-T2V-1.3B": 16, "Wan2.1-T2V-14B": 16, "Wan2.2-TI2V-5B": 24, "Wan2.2-T2V-A14B": 16,
                  "LTX-Video-2B": 25}
@@ -70,14 +43,6 @@ GENERATOR_FPS = {"Wan2.1-T2V-1.3B": 16, "Wan2.1-T2V-14B": 16, "Wan2.2-TI2V-5B": 
 REAL_SIZES = {"width": 512, "mixer_depth": 24, "local_depth": 12, "heads": 8}
 #: Training batches the plan assumes for real models (``fit_coupling``'s ``batch_size`` / ``rho_batch_size``).
 REAL_BATCHES = {"batch_size": 8, "rho_batch_size": 4}
-
-
-def known_vlm(model_id: str) -> VLMSpec:
-    name = str(model_id).rstrip("/").split("/")[-1]
-    for key, spec in KNOWN_VLMS.items():
-        if key.lower() == name.lower():
-            return spec
-    raise ValueError(f"no plan table entry for VLM {model_id!r}; known: {', '.join(KNOWN_VLMS)}")
 
 
 @dataclasses.dataclass

@@ -34,9 +34,26 @@ class VLMSize:
     temporal_patch: int = 2
     merge: int = 2
     fps: float = 2.0
+    min_frames: int = 4
+    max_frames: int = 768
     min_pixels: int = 128 * 28 * 28
     max_pixels: int = 768 * 28 * 28
     exact: bool = False  # counted from a config (True) or the table's published sizes (False)
+
+    def patch_grid(self, frames: int, video_fps: float, height: int, width: int) -> tuple:
+        """(t, h, w) patch grid (``video_grid_thw``) of a decoded ``frames``×``height``×``width`` clip at
+        ``video_fps`` under the official video preprocessing (frames at ``fps``, sides by ``smart_resize``)."""
+        from .preprocess import qwen_frame_indices, smart_resize
+
+        sampled = len(qwen_frame_indices(frames, video_fps=video_fps, fps=self.fps, min_frames=self.min_frames,
+                                         max_frames=self.max_frames, temporal_patch_size=self.temporal_patch))
+        h, w = smart_resize(height, width, self.patch * self.merge, self.min_pixels, self.max_pixels)
+        return (-(-sampled // self.temporal_patch), h // self.patch, w // self.patch)
+
+    def token_grid(self, frames: int, video_fps: float, height: int, width: int) -> tuple:
+        """(t, h, w) grid of merged tokens the language model reads for such a clip."""
+        t, h, w = self.patch_grid(frames, video_fps, height, width)
+        return (t, h // self.merge, w // self.merge)
 
 
 #: Published sizes (config.json widths; parameters from the model cards / safetensors index).
@@ -102,17 +119,12 @@ def plan_vlm(model, frames: int, height: int, width: int, video_fps: float, dtyp
     docstring). ``vocab_rows``: positions whose logits are kept (default: all, as transformers returns them).
     ``grid``: the processor's ``video_grid_thw`` (patches before the merge) when known, instead of the official
     sampling and resizing rules."""
-    from .preprocess import qwen_frame_indices, smart_resize
-
     size = known_vlm_size(model)
     if str(dtype).replace("torch.", "") not in _BYTES:
         raise ValueError(f"dtype {dtype!r} is not one of {', '.join(_BYTES)}")
     nbytes = _BYTES[str(dtype).replace("torch.", "")]
     if grid is None:
-        sampled = len(qwen_frame_indices(frames, video_fps=video_fps, fps=size.fps,
-                                         temporal_patch_size=size.temporal_patch))
-        h, w = smart_resize(height, width, size.patch * size.merge, size.min_pixels, size.max_pixels)
-        grid = (-(-sampled // size.temporal_patch), h // size.patch, w // size.patch)
+        grid = size.patch_grid(frames, video_fps, height, width)
     patches = grid[0] * grid[1] * grid[2]
     tokens = patches // size.merge ** 2 + prompt_tokens
     inputs = batch * patches * 3 * size.temporal_patch * size.patch ** 2 * nbytes
