@@ -28,7 +28,9 @@ def _torch_facts() -> dict:
         import torch
     except ImportError:
         return {"torch": "not installed — pip install torch (on a CPU machine: pip install torch==2.13.0)"}
-    facts = {"device": "cpu", "cuda": torch.cuda.is_available(), "threads": torch.get_num_threads()}
+    from .threads import describe
+
+    facts = {"device": "cpu", "cuda": torch.cuda.is_available(), "threads": describe()}
     if torch.cuda.is_available():
         free, total = torch.cuda.mem_get_info()
         facts.update(

@@ -143,11 +143,24 @@ def _check_window(window, steps: int):
     return (start, end)
 
 
-def _latent_frame_mask(generator, frame_mask, frames: int):
-    """A video-frame mask (T,) or latent-frame mask (F,) → latent-frame mask (F,): a latent frame is steered when
-    any video frame it decodes to is."""
-    mask = np.asarray(frame_mask, dtype=bool).ravel()
+def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
+    """A video-frame mask (T,) or latent-frame mask (F,) of booleans, or video frame numbers → latent-frame mask
+    (F,): a latent frame is steered when any video frame it decodes to is."""
     latent_frames = generator.latent_shape(frames, generator.height, generator.width)[1]
+    if frame_mask is not None and frame_indices is not None:
+        raise ValueError("give frame_mask (booleans) or frame_indices (frame numbers), not both")
+    if frame_indices is not None:
+        numbers = np.asarray(frame_indices).ravel()
+        if numbers.size == 0 or numbers.dtype.kind not in "iu" or numbers.min() < 0 or numbers.max() >= frames:
+            raise ValueError(f"frame_indices={list(frame_indices)!r}: give whole frame numbers from 0 to {frames - 1}")
+        frame_mask = np.zeros(frames, dtype=bool)
+        frame_mask[numbers] = True
+    mask = np.asarray(frame_mask)
+    if mask.dtype != bool:  # [0, 4, 8] (frame numbers) must not pass as a mask, nor NaN as True
+        raise ValueError(f"frame_mask must hold booleans (True: steer that frame), one per video frame ({frames}) or "
+                         f"latent frame ({latent_frames}); got {mask.dtype} values {mask.ravel()[:6].tolist()} — "
+                         "to name frames by number, use frame_indices=[...]")
+    mask = mask.ravel()
     if mask.size == latent_frames:
         out = mask
     elif mask.size == frames:
@@ -175,8 +188,9 @@ def steered_condition(base, strengths: Mapping[str, float], concepts):
 
 
 def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, seed: int = 0,
-          steps: int | None = None, guidance: float | None = None, window=None, frame_mask=None, vlm=None,
-          coupling=None, callback_on_step_end=None, callback_on_step_end_tensor_inputs=None) -> SteeringResult:
+          steps: int | None = None, guidance: float | None = None, window=None, frame_mask=None, frame_indices=None,
+          vlm=None, coupling=None, callback_on_step_end=None,
+          callback_on_step_end_tensor_inputs=None) -> SteeringResult:
     """Sample ``caption`` steered by ``strengths`` = ``{pair name: φ}``: the condition π⁻ + Σ φ·q.
 
     Parameters
@@ -197,8 +211,10 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
         Steer only the sampling steps i with start ≤ i/steps < end (0 = the first, noisiest step; coarse layout is
         set early, details late).
     frame_mask : sequence of bool, optional
-        One per video frame (or latent frame); unmasked frames follow the unsteered trajectory (costs one more
-        sampling run).
+        Booleans, one per video frame (or latent frame); unmasked frames follow the unsteered trajectory (costs one
+        more sampling run). Numbers are refused: name frames with ``frame_indices``.
+    frame_indices : sequence of int, optional
+        The video frames to steer, by number from 0 (instead of ``frame_mask``).
     vlm, coupling : VideoVLM, CouplingResult, optional
         Given both, the result holds the VLM's probabilities of the first pair's words read through Φ.
     callback_on_step_end, callback_on_step_end_tensor_inputs : optional
@@ -220,7 +236,7 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
         result.video.shape   # (9, 32, 32, 3)
     """
     return _run(generator, caption, [strengths], concepts=concepts, seed=seed, steps=steps, guidance=guidance,
-                window=window, frame_mask=frame_mask, vlm=vlm, coupling=coupling,
+                window=window, frame_mask=frame_mask, frame_indices=frame_indices, vlm=vlm, coupling=coupling,
                 callback_on_step_end=callback_on_step_end,
                 callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs)
 
@@ -246,7 +262,8 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
     others : mapping of str to float, optional
         ``{pair name: φ}`` for other pairs, held at these strengths in every setting.
     **kwargs
-        Passed on as in :func:`steer`: ``steps``, ``guidance``, ``window``, ``frame_mask``, ``vlm``, ``coupling``,
+        Passed on as in :func:`steer`: ``steps``, ``guidance``, ``window``, ``frame_mask``, ``frame_indices``, ``vlm``,
+        ``coupling``,
         ``callback_on_step_end``, ``callback_on_step_end_tensor_inputs``.
 
     Returns
@@ -279,7 +296,7 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
 
 
 def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=None, window=None, frame_mask=None,
-         vlm=None, coupling=None, callback_on_step_end=None,
+         frame_indices=None, vlm=None, coupling=None, callback_on_step_end=None,
          callback_on_step_end_tensor_inputs=None) -> SteeringResult:
     import torch
 
@@ -294,7 +311,8 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     steps = generator.check_steps(steps)
     window = _check_window(window, steps)
     frames = generator.frames
-    latent_mask = None if frame_mask is None else _latent_frame_mask(generator, frame_mask, frames)
+    latent_mask = None if frame_mask is None and frame_indices is None else \
+        _latent_frame_mask(generator, frame_mask, frames, frame_indices)
     if coupling is not None:
         coupling.check_models(vlm=vlm, generator=generator)
     reference = None

@@ -288,6 +288,8 @@ def test_steer_sweep_with_window_and_frames(tmp_path, capsys):
     (["--concept", "red->blue", "--window", "0.5,0.5"], "contains none of the .* sampling steps"),
     (["--concept", "red->blue", "--window", "0.5"], "expected START,END"),
     (["--concept", "red->blue", "--frames", "3-12"], "not a range of frames 0–8"),
+    (["--concept", "red->blue", "--frames", "0000"], "reads as a 0/1 mask of 4 digits; give 9 .* or 3"),
+    (["--concept", "red->blue", "--frames", "007"], "expected frame numbers and ranges like 0-4,7"),
     (["--concept", "red->blue", "--sweep", "0,x"], "--sweep 0,x: φ 'x' is not a number"),
     (["--concept", "red->blue", "--concepts", "gone.safetensors"], "concepts file gone.safetensors does not exist"),
     (["--concept", "red->blue", "--coupling", "gone.safetensors"], "coupling file gone.safetensors does not exist"),

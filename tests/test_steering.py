@@ -77,6 +77,15 @@ def test_bad_input(toy):
         steer(gen, CAPTION, {"red->green": 1.0}, concepts=bank)
     with pytest.raises(ValueError, match="frame_mask has 4 entries"):
         steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_mask=[True] * 4)
+    # frame numbers are not a mask, even when their count is the latent frame count; NaN is not True
+    with pytest.raises(ValueError, match=r"frame_mask must hold booleans.*int64 values \[0, 4, 8\].*frame_indices"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_mask=[0, 4, 8])
+    with pytest.raises(ValueError, match="frame_mask must hold booleans.*float64"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_mask=[float("nan")] * 9)
+    with pytest.raises(ValueError, match=r"frame_indices=\[9\]: give whole frame numbers from 0 to 8"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_indices=[9])
+    with pytest.raises(ValueError, match="not both"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, frame_mask=[True] * 9, frame_indices=[0])
     with pytest.raises(ValueError, match="phis is empty"):
         sweep(gen, CAPTION, "red->blue", [], concepts=bank)
 

@@ -127,7 +127,10 @@ def parse_frames(text: str, frames: int, latent_frames: int) -> list[bool]:
     [False, False, True]
     """
     text = text.replace(" ", "")
-    if set(text) <= {"0", "1"} and len(text) in (frames, latent_frames) and len(text) > 1:
+    if set(text) <= {"0", "1"} and len(text) > 1:  # a 0/1 mask, never frame numbers with leading zeros
+        if len(text) not in (frames, latent_frames):
+            raise ValueError(f"--frames {text!r} reads as a 0/1 mask of {len(text)} digits; give {frames} (one per "
+                             f"video frame) or {latent_frames} (one per latent frame), or frame numbers like 0-4")
         return [c == "1" for c in text]
     mask = [False] * frames
     for part in text.split(","):
@@ -135,6 +138,8 @@ def parse_frames(text: str, frames: int, latent_frames: int) -> list[bool]:
             continue
         lo, sep, hi = part.partition("-")
         try:
+            if any(len(n) > 1 and n.startswith("0") for n in (lo, hi) if n):
+                raise ValueError  # "007": a number with leading zeros is a typo or a mask, not a frame
             lo, hi = int(lo), int(hi) if sep else int(lo)
         except ValueError:
             raise ValueError(f"--frames {text!r}: expected frame numbers and ranges like 0-4,7 (counted from 0), "

@@ -43,16 +43,12 @@ class ConceptBank:
 
     def save(self, path) -> Path:
         """``path`` (.safetensors) with the JSON header in its metadata, atomically; a readable .json copy beside."""
-        from safetensors.torch import save_file
-
-        from ..io import atomic_path, write_json
+        from ..io import save_safetensors, write_sidecar
 
         path = Path(path).with_suffix(".safetensors")
         header = self.header()
-        with atomic_path(path) as tmp:
-            save_file({n: v.detach().cpu().contiguous() for n, v in self.vectors.items()}, str(tmp),
-                      metadata={METADATA_KEY: json.dumps(header)})
-        write_json(path.with_suffix(".json"), header)
+        save_safetensors(path, self.vectors, {METADATA_KEY: json.dumps(header)})
+        write_sidecar(path, header)
         return path
 
     def save_pretrained(self, folder) -> Path:

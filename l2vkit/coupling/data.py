@@ -78,15 +78,11 @@ class CouplingData:
         """One safetensors file (tensors + JSON metadata), written atomically."""
         import json
 
-        from safetensors.torch import save_file
+        from ..io import save_safetensors
 
-        from ..io import atomic_path
-
-        tensors = {name: _in_memory(getattr(self, name)).contiguous() for name in _FIELDS}
+        tensors = {name: _in_memory(getattr(self, name)) for name in _FIELDS}
         meta = {"format_version": FORMAT_VERSION, "captions": self.captions, **self.meta}
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={"l2vkit_coupling_data": json.dumps(meta)})
-        return Path(path)
+        return save_safetensors(path, tensors, {"l2vkit_coupling_data": json.dumps(meta)})
 
     @classmethod
     def load(cls, path) -> "CouplingData":

@@ -120,19 +120,16 @@ class CouplingResult:
 
     def save(self, path) -> Path:
         """``path`` (.safetensors): weights plus the JSON header in the file's metadata, written atomically (an
-        interrupted save keeps the previous file); a readable copy of the header goes to ``path`` with .json."""
-        from safetensors.torch import save_file
-
-        from ..io import atomic_path, write_json
+        interrupted save keeps the previous file); a readable copy of the header goes to ``path`` with .json, naming
+        the file's SHA-256 (a copy left stale by a killed save is rewritten when the file is next loaded)."""
+        from ..io import save_safetensors, write_sidecar
 
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(".safetensors")
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
         header = self.header()
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata={METADATA_KEY: json.dumps(header)})
-        write_json(path.with_suffix(".json"), header)
+        save_safetensors(path, self.model.state_dict(), {METADATA_KEY: json.dumps(header)})
+        write_sidecar(path, header)
         return path
 
     def save_pretrained(self, folder) -> Path:

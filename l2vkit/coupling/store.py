@@ -131,13 +131,10 @@ class StoreWriter:
             return f.get_tensor("rng_state")
 
     def write(self, tensors: dict, rng_state) -> None:
-        from safetensors.torch import save_file
-
-        from ..io import atomic_path, write_json
+        from ..io import save_safetensors, write_json
 
         name = f"part-{len(self.index['shards']):05d}.safetensors"
-        with atomic_path(self.folder / name) as tmp:
-            save_file({**{k: v.contiguous() for k, v in tensors.items()}, "rng_state": rng_state}, str(tmp))
+        save_safetensors(self.folder / name, {**tensors, "rng_state": rng_state})
         self.index["shards"].append({"file": name, "videos": int(tensors["targets"].shape[0]),
                                      "samples": int(tensors["latents"].shape[0])})
         write_json(self.folder / INDEX, self.index)  # after the shard: an interrupted build loses one batch at most

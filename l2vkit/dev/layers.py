@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                           "l2vkit.paths", "l2vkit.provenance", "l2vkit.training", "l2vkit.video",
                           "l2vkit.install", "l2vkit.env", "l2vkit.minilm", "l2vkit.presets", "l2vkit.pairs",
                           "l2vkit.figures", "l2vkit.dtypes", "l2vkit.quiet", "l2vkit.tiers",
-                          "l2vkit.distributed")),
+                          "l2vkit.distributed", "l2vkit.threads")),
     ("Ω and Ξ", ("l2vkit.vlm", "l2vkit.generator")),
     ("coupling Φ", ("l2vkit.coupling",)),
     ("concepts", ("l2vkit.concepts",)),

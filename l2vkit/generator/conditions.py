@@ -53,9 +53,8 @@ class ConditionStore:
     def save(self, path) -> Path:
         """One safetensors file (``embeds`` / ``mask`` of all captions) with the captions and provenance inside."""
         import torch
-        from safetensors.torch import save_file
 
-        from ..io import atomic_path
+        from ..io import save_safetensors
         from ..provenance import provenance
 
         path = Path(path)
@@ -65,9 +64,7 @@ class ConditionStore:
             tensors["mask"] = torch.cat([self.conditions[t].mask for t in texts]).contiguous()
         meta = {"captions": json.dumps(texts), "model_id": self.model_id, "text_len": str(self.text_len),
                 "provenance": json.dumps(provenance())}
-        with atomic_path(path) as tmp:
-            save_file(tensors, str(tmp), metadata=meta)
-        return path
+        return save_safetensors(path, tensors, meta)
 
     @classmethod
     def load(cls, path) -> "ConditionStore":

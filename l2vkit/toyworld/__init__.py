@@ -49,11 +49,12 @@ def load_vlm(*, device=None, dtype=None):
 def load_generator(*, device=None, dtype=None, folder=None):
     """The shipped toy generator (a tiny diffusers WanPipeline with the MiniLM text encoder) as a ``VideoGenerator``."""
     from ..paths import data_path
+    from ..generator import VideoGenerator
+    from ..threads import use_small_model_threads
     from .toy_generator import load_pipeline
 
-    from ..generator import VideoGenerator
-
     folder = folder or data_path("toy_generator")
+    use_small_model_threads()  # tiny models: one thread stays fast when the CPU is busy (l2vkit.threads)
     with quiet_loading():
         pipe, settings = load_pipeline(folder, device=device, dtype=dtype)
     generator = VideoGenerator.from_pipeline(pipe, model_id=str(folder), frames=settings["frames"],

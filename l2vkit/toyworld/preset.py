@@ -18,6 +18,9 @@ def _data(name: str):
 
 
 def _vlm_folder() -> str:
+    from ..threads import use_small_model_threads
+
+    use_small_model_threads()  # asked for when the toy VLM loads: one thread for tiny models (l2vkit.threads)
     return str(_data("toy_vlm"))
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_path, write_json
+from ..io import save_safetensors, write_json
 from ..provenance import provenance
 from . import toy_generator as tg
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption
@@ -171,7 +171,7 @@ def reconstruct(vae, videos_uint8, batch: int = 32) -> np.ndarray:
 def build_latent_set(state_dir: Path, vae, pipe, *, count: int, seed: int, progress: bool = True) -> dict:
     """Normalised latents of ``count`` toy videos, their caption index, and MiniLM embeddings of every caption."""
     import torch
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
     from tqdm.auto import tqdm
 
     path = state_dir / "latents.safetensors"
@@ -198,8 +198,7 @@ def build_latent_set(state_dir: Path, vae, pipe, *, count: int, seed: int, progr
     data = {"latents": ((latents - mean.view(1, -1, 1, 1, 1)) / std.view(1, -1, 1, 1, 1)).contiguous(),
             "caption_ids": torch.tensor(caption_ids), "mean": mean, "std": std,
             "caption_embeds": torch.cat(embeds).contiguous(), "empty_embeds": empty.contiguous()}
-    with atomic_path(path) as tmp:
-        save_file(data, str(tmp))
+    save_safetensors(path, data)
     return data
 
 
