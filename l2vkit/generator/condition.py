@@ -94,3 +94,14 @@ class SampleResult:
     guidance: float
     timesteps: "torch.Tensor | None" = None
     sigmas: "torch.Tensor | None" = None
+
+
+def check_finite(tensor, name: str, remedy: str):
+    """Refuse a tensor with NaN or infinite values, naming it, how many and what to do (they would give a black or
+    garbage video with no error)."""
+    import torch
+
+    bad = int((~torch.isfinite(tensor)).sum()) if tensor.is_floating_point() else 0
+    if bad:
+        raise ValueError(f"{name} holds {bad} NaN or infinite value(s) of {tensor.numel()}; {remedy}")
+    return tensor

@@ -199,6 +199,9 @@ class SamplingMixin:
             video = to_uint8(out)
             if video.shape[0] == 1:
                 video = video[0]
+        if not torch.isfinite(latents).all():
+            raise FloatingPointError(f"sampling gave NaN or infinite latents (dtype {self.dtype}); lower the steering "
+                                     "strengths or the guidance, or run in float32")
         return SampleResult(latents=latents, frames=video, trajectory=trajectory, seed=int(seed), steps=steps,
                             guidance=guidance, timesteps=self.pipe.scheduler.timesteps.detach().cpu().clone(),
                             sigmas=self.pipe.scheduler.sigmas.detach().cpu().clone())
