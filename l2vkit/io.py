@@ -114,9 +114,13 @@ def write_sidecar(path, header: dict) -> Path:
 def read_json(path):
     path = Path(path)
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} does not exist") from None
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
+    except RecursionError:
+        raise ValueError(f"{path} is nested too deeply to be read") from None
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON ({err}); it may be truncated — rerun the step that wrote it") from None
 

@@ -61,10 +61,22 @@ class ContrastPair:
 
     def captions(self, template: str | None = None) -> tuple[str, str]:
         """The (π⁻, π⁺) caption texts from ``template`` (or the pair's own), with ``{slot}`` filled."""
+        import string
+
         template = template or self.template
         if not template or "{" + self.slot + "}" not in template:
             raise ValueError(f"pair {self.name!r}: template {template!r} must contain {{{self.slot}}}")
-        return template.format(**{self.slot: self.source}), template.format(**{self.slot: self.target})
+        try:
+            fields = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
+        except ValueError as err:  # a lone { or }
+            raise ValueError(f"pair {self.name!r}: template {template!r}: {err}; write braces only as {{{self.slot}}}")
+        for field, spec, conv in fields:
+            if field != self.slot or spec or conv:
+                raise ValueError(f"pair {self.name!r}: template {template!r} has the placeholder "
+                                 f"{{{field}{'!' + conv if conv else ''}{':' + spec if spec else ''}}}; the only "
+                                 f"one allowed is {{{self.slot}}}")
+        return template.replace("{" + self.slot + "}", self.source), template.replace("{" + self.slot + "}",
+                                                                                         self.target)
 
 
 def _check_captions(pair: ContrastPair, raw, where: str) -> None:
@@ -157,9 +169,13 @@ def load_pairs(path, *, vocabulary=None, families=None) -> list[ContrastPair]:
 
     path = Path(path)
     try:
-        spec = yaml.safe_load(path.read_text())
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start}); save it as UTF-8") from None
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML: {err}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: nested too deeply to be a pairs file") from None
     return parse_pairs(spec, source=str(path), vocabulary=vocabulary, families=families)
 
 

@@ -1,5 +1,6 @@
 """`l2vkit fit`, `l2vkit concepts`, `l2vkit steer`: help, a tiny happy path each, and one-line errors for bad input."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -294,6 +295,9 @@ def test_steer_sweep_with_window_and_frames(tmp_path, capsys):
     (["--concept", "red->blue", "--concepts", "gone.safetensors"], "concepts file gone.safetensors does not exist"),
     (["--concept", "red->blue", "--coupling", "gone.safetensors"], "coupling file gone.safetensors does not exist"),
     (["--concept", "red->blue", "--generator", "."], "--concepts FILE is needed"),
+    (["--concept", "red->blue", "--seed", "99999999999999999999999"], "--seed 99999999999999999999999: give a whole"),
+    (["--concept", "red->blue", "--steps", "-3"], "--steps -3: expected a positive number"),
+    (["--concept", "red->blue", "--concepts", "/etc/hostname"], "/etc/hostname is not a concept bank"),
 ])
 def test_steer_bad_input_is_one_line(extra, match, tmp_path, capsys):
     assert_one_line_error(capsys, ["steer", CAPTION, *extra, "--out", tmp_path], match)
@@ -369,3 +373,48 @@ def test_generator_configure_checks_what_it_sets():
     with pytest.raises(ValueError):
         gen.configure(frames=6)
     assert (gen.frames, gen.steps) == (5, 3)  # a refused setting changes nothing
+
+
+@pytest.mark.unit
+def test_unwritable_out_is_refused_before_anything_runs(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert_one_line_error(capsys, ["steer", CAPTION, "--concept", "red->blue", "--out", tmp_path / "afile" / "run"],
+                          "afile is a file, not a folder")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if os.access(locked, os.W_OK):
+            pytest.skip("running as a user who can write anywhere")
+        assert_one_line_error(capsys, ["steer", CAPTION, "--concept", "red->blue", "--out", locked / "run"],
+                              "cannot write under .*locked")
+    finally:
+        locked.chmod(0o700)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("template, match", [
+    ("a {colour} {0} circle", r"has the placeholder \{0\}; the only one allowed is \{colour\}"),
+    ("a {colour} {x} circle", r"placeholder \{x\}"),
+    ("a {colour} is {colour.__class__.__mro__}", r"placeholder \{colour.__class__.__mro__\}"),
+    ("a {colour} circle }", "Single '}'"),
+])
+def test_pair_templates_take_only_their_slot(template, match):
+    from l2vkit.pairs import ContrastPair
+
+    with pytest.raises(ValueError, match=match):
+        ContrastPair("red", "blue", "colour", "attribute", template=template).captions()
+
+
+@pytest.mark.unit
+def test_pairs_files_that_are_not_utf8_or_nest_too_deep(tmp_path):
+    from l2vkit.pairs import load_pairs
+
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("pairs:\n  - {source: caf\xe9, target: tea, slot: drink, family: x}\n".encode("latin-1"))
+    with pytest.raises(ValueError, match="latin.yaml: not UTF-8 text"):
+        load_pairs(latin)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("pairs: " + "[" * 5000 + "]" * 5000)
+    with pytest.raises(ValueError, match="deep.yaml: (nested too deeply|not valid YAML)"):
+        load_pairs(deep)

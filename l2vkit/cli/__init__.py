@@ -48,12 +48,39 @@ def apply_tier(args, argv) -> None:
             setattr(args, option, value)
 
 
+def check_arguments(args) -> None:
+    """The numbers and the output folder every command takes, checked before any model loads (one line, exit 2)."""
+    import math
+    from pathlib import Path
+
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed < 2 ** 63:
+        raise ValueError(f"--seed {seed}: give a whole number from 0 to 2**63 - 1")
+    for option in ("steps", "sampling_steps", "num_frames", "height", "width", "text_len", "seeds", "videos"):
+        value = getattr(args, option, None)
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise ValueError(f"--{option.replace('_', '-')} {value}: expected a positive number")
+    guidance = getattr(args, "guidance", None)
+    if guidance is not None and not (math.isfinite(guidance) and 0 <= guidance <= 100):
+        raise ValueError(f"guidance={guidance}; expected a finite number in [0, 100] (--guidance)")
+    out = getattr(args, "out", None)
+    if isinstance(out, (str, Path)):
+        folder = Path(out).absolute()
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir() and folder != Path(out).absolute():
+            raise NotADirectoryError(f"--out {out}: {folder} is a file, not a folder; choose another --out")
+        if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+            raise PermissionError(f"--out {out}: cannot write under {folder}; choose a folder you can write to")
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "tier", None) and args.command != "plan":
             apply_tier(args, argv)
+        check_arguments(args)
         return args.func(args)
     except (ValueError, TypeError, OSError, RuntimeError, KeyError, FloatingPointError, ImportError) as err:
         if os.environ.get("L2VKIT_DEBUG"):

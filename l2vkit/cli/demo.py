@@ -67,14 +67,17 @@ def _percent(value) -> str:
 
 def read_captions(path) -> list:
     """Captions from a .json list (or object: its values) or a text file, one per line; blank lines skipped."""
-    import json
+    from ..io import read_json
 
     file = Path(existing_file(path, "--captions"))
     if file.suffix == ".json":
-        data = json.loads(file.read_text())
+        data = read_json(file)
         captions = list(data.values()) if isinstance(data, dict) else data
     else:
-        captions = file.read_text().splitlines()
+        try:
+            captions = file.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as err:
+            raise ValueError(f"--captions {path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
     captions = [c.strip() for c in captions if isinstance(c, str) and c.strip()]
     if not captions:
         raise ValueError(f"--captions {path}: no captions in the file (a .json list, or one caption per line)")

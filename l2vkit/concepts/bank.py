@@ -130,6 +130,8 @@ class ConceptBank:
         if path.is_dir():
             return cls.from_pretrained(path, generator=generator)
         if path.suffix != ".safetensors":
+            if path.is_file():
+                raise ValueError(f"{path} is not a concept bank: banks are .safetensors files (or saved folders)")
             path = path.with_suffix(".safetensors")
         tensors, header = load_artifact(path, "concept bank", METADATA_KEY, FORMAT_VERSION,
                                         "retrain with `l2vkit concepts`")
