@@ -43,6 +43,15 @@ def test_every_stage_benchmark_runs_with_tiny_models():
 
 
 @pytest.mark.integration
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="RSS is read from Linux's /proc")
+def test_repeated_steering_does_not_grow_memory():
+    import steer_memory
+
+    result = steer_memory.run(steers=8, sweeps=3)  # the benchmark itself runs 30 and 10
+    assert len(result["rss_mib_after_each"]["steer"]) == 8 and result["growth_percent"] < 5, result
+
+
+@pytest.mark.integration
 def test_coupling_speed_benchmark_reports_ratios():
     import coupling_speed
 
