@@ -150,3 +150,17 @@ def test_corruptions_change_pixels_but_keep_shape():
 def test_accuracy_needs_matching_lists():
     with pytest.raises(ValueError, match="equally long"):
         tw.accuracy([EXAMPLE], [])
+
+
+@pytest.mark.unit
+def test_measure_refuses_what_is_not_a_toy_video():
+    """A ruler says when there is nothing to measure: noise and a flat clip have no scene behind an object."""
+    from l2vkit.toyworld.measure import measure_or_none
+
+    noise = np.random.default_rng(0).integers(0, 255, (9, 32, 32, 3), dtype=np.uint8)
+    for clip in (noise, np.full((9, 32, 32, 3), 128, np.uint8)):
+        with pytest.raises(ValueError, match=r"of the pixels are a scene's shade .*does not look like a toy-world"):
+            tw.measure(clip)
+        assert measure_or_none(clip) is None
+    clean = tw.render(tw.random_attributes(7), seed=7)
+    assert tw.measure(clean) == tw.random_attributes(7)
