@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import re
 from pathlib import Path
 
@@ -38,15 +37,15 @@ def run(steers: int = 30, sweeps: int = 10) -> dict:
 
 
 def main(argv=None) -> dict:
+    from l2vkit.io import write_json
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="outputs/benchmarks/steer_memory.json")
     args = parser.parse_args(argv)
     result = run()
     print(f"RSS after the first steer {result['first_mib']:.1f} MiB, after 30 steers and 10 sweeps "
           f"{result['last_mib']:.1f} MiB; largest growth {result['growth_percent']:.2f} %")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     return result
 
 

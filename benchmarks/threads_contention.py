@@ -66,6 +66,8 @@ def run(repeats: int = 3) -> dict:
 
 
 def main(argv=None) -> dict:
+    from l2vkit.io import write_json
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", default="outputs/benchmarks/threads_contention.json")
@@ -75,9 +77,7 @@ def main(argv=None) -> dict:
     for mode, row in result["rows"].items():
         print(f"  {mode:<15} {row['threads']} thread(s): idle {row['idle_s']:.2f} s, beside two busy processes "
               f"{row['busy_s']:.2f} s ({row['busy_over_idle']:.1f}×)")
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_json(args.out, result)
     return result
 
 
