@@ -291,6 +291,7 @@ def test_steer_sweep_with_window_and_frames(tmp_path, capsys):
     (["--concept", "red->blue", "--frames", "3-12"], "not a range of frames 0–8"),
     (["--concept", "red->blue", "--frames", "0000"], "reads as a 0/1 mask of 4 digits; give 9 .* or 3"),
     (["--concept", "red->blue", "--frames", "007"], "expected frame numbers and ranges like 0-4,7"),
+    (["--concept", "red->blue", "--frames", "5-2"], "5-2 runs backwards"),
     (["--concept", "red->blue", "--sweep", "0,x"], "--sweep 0,x: φ 'x' is not a number"),
     (["--concept", "red->blue", "--concepts", "gone.safetensors"], "concepts file gone.safetensors does not exist"),
     (["--concept", "red->blue", "--coupling", "gone.safetensors"], "coupling file gone.safetensors does not exist"),
@@ -418,3 +419,16 @@ def test_pairs_files_that_are_not_utf8_or_nest_too_deep(tmp_path):
     deep.write_text("pairs: " + "[" * 5000 + "]" * 5000)
     with pytest.raises(ValueError, match="deep.yaml: (nested too deeply|not valid YAML)"):
         load_pairs(deep)
+
+
+@pytest.mark.unit
+def test_frames_syntax_is_checked_before_any_model_loads(tmp_path, capsys, monkeypatch):
+    from l2vkit.cli import common
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("a model was loaded before --frames was checked")
+
+    monkeypatch.setattr(common, "_load_generator", no_loading)
+    monkeypatch.setattr("l2vkit.cli.steer.open_generator", no_loading, raising=False)
+    assert_one_line_error(capsys, ["steer", CAPTION, "--concept", "red->blue", "--frames", "0-x", "--out", tmp_path],
+                          "expected frame numbers and ranges")

@@ -117,7 +117,7 @@ def parse_window(text: str) -> tuple[float, float]:
     return values[0], values[1]
 
 
-def parse_frames(text: str, frames: int, latent_frames: int) -> list[bool]:
+def parse_frames(text: str, frames: int | None, latent_frames: int | None = None) -> list[bool] | None:
     """``--frames``: indices and ranges of video frames (``"0-4"``, ``"0,2,6-8"``) or a 0/1 mask with one digit per
     video (or latent) frame (``"000011111"``) → a boolean mask.
 
@@ -125,14 +125,18 @@ def parse_frames(text: str, frames: int, latent_frames: int) -> list[bool]:
     [True, True, True, False, False, True, False, False, False]
     >>> parse_frames("001", 9, 3)
     [False, False, True]
+
+    With ``frames=None`` only the syntax is checked (before the model, and so the frame count, is known).
     """
     text = text.replace(" ", "")
     if set(text) <= {"0", "1"} and len(text) > 1:  # a 0/1 mask, never frame numbers with leading zeros
+        if frames is None:
+            return None
         if len(text) not in (frames, latent_frames):
             raise ValueError(f"--frames {text!r} reads as a 0/1 mask of {len(text)} digits; give {frames} (one per "
                              f"video frame) or {latent_frames} (one per latent frame), or frame numbers like 0-4")
         return [c == "1" for c in text]
-    mask = [False] * frames
+    mask = [False] * (frames or 0)
     for part in text.split(","):
         if not part:
             continue
@@ -143,12 +147,18 @@ def parse_frames(text: str, frames: int, latent_frames: int) -> list[bool]:
             lo, hi = int(lo), int(hi) if sep else int(lo)
         except ValueError:
             raise ValueError(f"--frames {text!r}: expected frame numbers and ranges like 0-4,7 (counted from 0), "
-                             f"or a 0/1 mask of {frames} digits") from None
+                             "or a 0/1 mask with one digit per frame") from None
+        if frames is None:
+            if lo > hi:
+                raise ValueError(f"--frames {text!r}: {part} runs backwards")
+            continue
         if not 0 <= lo <= hi < frames:
             raise ValueError(f"--frames {text!r}: {part} is not a range of frames 0–{frames - 1} (the video has "
                              f"{frames} frames)")
         for i in range(lo, hi + 1):
             mask[i] = True
+    if frames is None:
+        return None
     if not any(mask):
         raise ValueError(f"--frames {text!r} selects no frame; steer at least one")
     return mask
@@ -189,6 +199,8 @@ def steer(args) -> int:
         strengths[name] = phi
     phis = parse_numbers(args.sweep, "--sweep") if args.sweep is not None else None
     window = parse_window(args.window) if args.window is not None else None
+    if args.frames is not None:
+        parse_frames(args.frames, None)  # the syntax now; the frame numbers once the model is known
     generator_preset = preset_for(generator=args.generator)
     # files and names first (cheap), models afterwards
     concepts_file = default_file(args.concepts, generator_preset.concepts_file, "--concepts", "concepts",

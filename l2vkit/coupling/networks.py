@@ -53,6 +53,15 @@ class CouplingConfig:
     extra_tokens: int = 0
 
     def __post_init__(self):
+        sizes = ("text_dim", "tokens", "token_dim", "width", "mixer_depth", "heads", "out_depth")
+        bad = [f"{k}={getattr(self, k)!r}" for k in sizes
+               if isinstance(getattr(self, k), bool) or not isinstance(getattr(self, k), int) or getattr(self, k) < 1]
+        bad += [f"{k}={getattr(self, k)!r}" for k in ("local_depth", "extra_tokens")
+                if not isinstance(getattr(self, k), int) or getattr(self, k) < 0]
+        if bad:
+            raise ValueError(f"coupling config: {', '.join(bad)}; sizes must be positive whole numbers")
+        if self.width % self.heads:
+            raise ValueError(f"coupling config: width={self.width} is not divisible by heads={self.heads}")
         self.latent_shape = tuple(int(s) for s in self.latent_shape)
         if self.token_grid is not None:
             self.token_grid = tuple(int(s) for s in self.token_grid)

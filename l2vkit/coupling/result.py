@@ -221,7 +221,12 @@ class CouplingResult:
         from .networks import Coupling
 
         # files written before Φ_Ω1 had a choice of architecture hold the dense mixer
-        config = CouplingConfig(**{"architecture": "dense", **header["config"]})
+        if not isinstance(header.get("config"), dict) or not isinstance(header.get("meta", {}), dict):
+            raise ValueError(f"{source}: the header has no 'config' mapping; the file is damaged — refit with `l2vkit fit`")
+        try:
+            config = CouplingConfig(**{"architecture": "dense", **header["config"]})
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{source}: its header's {err}") from None
         model = Coupling(config)
         try:
             model.load_state_dict(tensors)
