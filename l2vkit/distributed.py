@@ -53,7 +53,7 @@ def my_rows(count: int) -> slice:
 
 def sum_gradients(params, rows: int, total: int) -> None:
     """Make every process's gradients those of the whole batch: each holds the mean over its ``rows`` of ``total``."""
-    rank, size = world()
+    _, size = world()
     if size == 1:
         return
     dist = _group()

@@ -39,6 +39,7 @@ def prepare_real_models(tier, clip_captions: Sequence[str], pairs: Sequence, pai
     from .coupling import CouplingResult, build_coupling_data, fit_coupling
     from .coupling.data import open_coupling_data
     from .coupling.store import INDEX
+
     tier = get_tier(tier)
     if tier.is_toy:
         raise ValueError("the toy tier ships its coupling and concepts: load them with l2vkit.toyworld.load_coupling "

@@ -137,13 +137,14 @@ def extract(vlm, videos: Sequence, *, cache_dir=None, batch_size: int = 8, promp
             own_index.update({hashes[i]: [shard_name, row] for row, i in enumerate(batch)})
             write_json(own_index_path, own_index)  # after the shard: an interrupted run loses one batch at most
     computed, cached = len(missing), len(chosen) - len(missing)  # this process's own
-    if gathered and world > 1:  # every process gets every video's result
-        for part in gather({hashes[i]: results[hashes[i]] for i in chosen}):
-            results.update(part)
-        chosen = list(range(len(videos)))
-        hashes = {i: video_hash(videos[i]) for i in chosen}
-    stacked = {k: torch.stack([results[hashes[i]][k] for i in chosen]) if chosen else None
-               for k in ("visual_tokens", "pooled", "candidate_probs") if not chosen or k in results[hashes[chosen[0]]]}
+    rows = [results[hashes[i]] for i in chosen]
+    if gathered and world > 1:  # every process gets every video's result, by index (no hashing of others' videos)
+        by_index = {}
+        for part in gather(dict(zip(chosen, rows))):
+            by_index.update(part)
+        rows = [by_index[i] for i in range(len(videos))]
+    stacked = {k: torch.stack([row[k] for row in rows]) if rows else None
+               for k in ("visual_tokens", "pooled", "candidate_probs") if not rows or k in rows[0]}
     return Extraction(visual_tokens=stacked.get("visual_tokens"), pooled=stacked.get("pooled"),
                       candidate_probs=stacked.get("candidate_probs"), cached=cached, computed=computed,
                       cache_dir=folder)
