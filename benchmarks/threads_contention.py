@@ -1,5 +1,6 @@
-"""A toy ``generate`` on an idle CPU and beside two CPU-bound processes, with torch's default thread count and with
-l2vkit's (one thread for the toy world; :mod:`l2vkit.threads`), measured side by side in one run.
+"""A toy ``generate`` on an idle CPU and beside two CPU-bound processes, with torch's default thread count (its
+OpenMP threads spinning while they wait, and with ``OMP_WAIT_POLICY=PASSIVE``, sleeping instead) and with l2vkit's
+(one thread for the toy world; :mod:`l2vkit.threads`), measured side by side in one run.
 
     python benchmarks/threads_contention.py [--repeats 3] [--out outputs/benchmarks/threads_contention.json]
 
@@ -31,6 +32,9 @@ print(json.dumps({"threads": torch.get_num_threads(), "seconds": statistics.medi
 """
 
 
+MODES = ("torch default", "torch default, passive", "l2vkit default")
+
+
 def cores() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -39,9 +43,11 @@ def cores() -> int:
 
 
 def timed(mode: str, busy: bool, repeats: int) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("L2VKIT_THREADS", "OMP_NUM_THREADS")}
-    if mode == "torch default":
+    env = {k: v for k, v in os.environ.items() if k not in ("L2VKIT_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    if mode.startswith("torch default"):
         env["L2VKIT_THREADS"] = str(cores())  # what torch would use on its own
+    if mode.endswith("passive"):
+        env["OMP_WAIT_POLICY"] = "PASSIVE"  # read once, when the OpenMP runtime starts: so per process
     env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 if busy else 0)]
     try:
@@ -58,7 +64,7 @@ def timed(mode: str, busy: bool, repeats: int) -> dict:
 
 def run(repeats: int = 3) -> dict:
     rows = {}
-    for mode in ("torch default", "l2vkit default"):
+    for mode in MODES:
         idle, busy = timed(mode, False, repeats), timed(mode, True, repeats)
         rows[mode] = {"threads": idle["threads"], "idle_s": round(idle["seconds"], 3),
                       "busy_s": round(busy["seconds"], 3), "busy_over_idle": round(busy["seconds"] / idle["seconds"], 2)}
@@ -75,7 +81,7 @@ def main(argv=None) -> dict:
     result = run(args.repeats)
     print(f"toy generate on {result['cores']} cores (median of {args.repeats}):")
     for mode, row in result["rows"].items():
-        print(f"  {mode:<15} {row['threads']} thread(s): idle {row['idle_s']:.2f} s, beside two busy processes "
+        print(f"  {mode:<22} {row['threads']} thread(s): idle {row['idle_s']:.2f} s, beside two busy processes "
               f"{row['busy_s']:.2f} s ({row['busy_over_idle']:.1f}×)")
     write_json(args.out, result)
     return result

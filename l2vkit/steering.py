@@ -116,6 +116,8 @@ def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, floa
     out = {}
     for name, phi in strengths.items():
         concepts[name]  # KeyError naming the bank's pairs
+        if isinstance(phi, bool) or not isinstance(phi, (int, float, np.integer, np.floating)):
+            raise TypeError(f"φ for {name!r} is {phi!r}; expected a number")
         phi = float(phi)
         if not np.isfinite(phi) or abs(phi) > PHI_MAX:  # float64-finite is not enough: 1e39 overflows float32
             raise ValueError(f"φ for {name!r} is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] "
@@ -309,6 +311,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     concepts.check_generator(generator)
     settings = [_check_strengths(s, concepts) for s in settings]
     steps = generator.check_steps(steps)
+    seed = generator.check_seed(seed)
     window = _check_window(window, steps)
     frames = generator.frames
     latent_mask = None if frame_mask is None and frame_indices is None else \

@@ -4,8 +4,10 @@ The toy world's models are tiny (48 latent tokens): splitting their matrix produ
 on an idle machine, and on a busy one every parallel region waits for its slowest thread. Measured on a 2-core
 machine (``benchmarks/threads_contention.py``, median of 3): one toy ``generate`` took 0.32 s idle and 1.08 s beside
 two CPU-bound processes with torch's default of 2 threads (3.4×), 0.41 s and 0.63 s with 1 thread (1.5×); the
-issue that asked for this saw 82 s against 3.3 s under a heavier load. So loading the toy world sets one intra-op
-thread for the process, unless the user said otherwise:
+issue that asked for this saw 82 s against 3.3 s under a heavier load. A passive OpenMP wait policy
+(``OMP_WAIT_POLICY=PASSIVE``: waiting threads sleep instead of spinning) rescues 2 threads on a busy machine (0.90 s)
+but triples their idle time (0.99 s), so l2vkit does not set it; one thread is the fastest choice both ways. So
+loading the toy world sets one intra-op thread for the process, unless the user said otherwise:
 
 - ``L2VKIT_THREADS=N`` (N ≥ 1) sets N threads instead;
 - ``OMP_NUM_THREADS``, when set, is kept;
@@ -51,7 +53,8 @@ def describe() -> str:
     """The threads in force and why, for ``l2vkit env``."""
     import torch
 
-    return f"{torch.get_num_threads()} ({_state['reason']})"
+    policy = os.environ.get("OMP_WAIT_POLICY", "").strip()
+    return f"{torch.get_num_threads()} ({_state['reason']})" + (f"; OMP_WAIT_POLICY={policy}" if policy else "")
 
 
 __all__ = ["ENV", "describe", "requested", "use_small_model_threads"]

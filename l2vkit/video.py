@@ -36,6 +36,8 @@ def as_video_tensor(video, *, device=None, dtype=None):
         raise TypeError(f"video must be a numpy array or torch tensor, got {type(video).__name__}")
     if video.dtype == torch.uint8:
         video = video.float() / 255.0
+    elif not video.is_floating_point():  # the same rule as for numpy arrays: 0–255 integers are uint8 only
+        raise TypeError(f"video has dtype {video.dtype}; expected uint8 (0–255) or float (0–1)")
     if video.ndim == 4:
         video = video.unsqueeze(0)
     if video.ndim != 5:

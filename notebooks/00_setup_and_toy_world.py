@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 00 · Set-up and the toy world
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/00_setup_and_toy_world.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/00_setup_and_toy_world.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** This notebook runs on a CPU in about a minute: it uses only the *toy world*. Later notebooks run
 # on the toy world by default too; to use real models (a Hugging Face video VLM and a diffusers text-to-video
@@ -10,7 +10,9 @@
 #
 # **What L2V is.** A video VLM reads a video and puts probabilities ω on the words of a caption. *Logits to video*
 # asks: what does the model *mean* when one of those logits moves — red → blue, slowly → quickly, desert → snow?
-# It answers by steering a text-to-video generator until the VLM's logit moves, and showing the video.
+# It answers by steering a text-to-video generator until the VLM's logit moves, and showing the video. The method
+# is TRANSPORTER (Stergiou, CVPR 2026, [arXiv 2511.18359](https://arxiv.org/abs/2511.18359)); the glossary linked
+# above lists every symbol the series uses.
 #
 # To check that such a video reflects the VLM and not the generator's habits we need videos whose content can be
 # **measured**. That is the toy world: one object (colour, shape, size) moving (adverb, direction) over a textured
@@ -54,6 +56,10 @@ print(format_env(collect_env()))
 # `caption` writes the sentence the VLM will learn to say. The same seed always gives the same pixels.
 
 # %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+from IPython.display import display
+
 from l2vkit import toyworld as tw
 from l2vkit.video import contact_sheet, show_videos
 
@@ -74,6 +80,7 @@ for field, values in tw.ATTRIBUTE_VALUES.items():
               for value in values}
     fig, _ = contact_sheet(videos, frames=[0, FRAMES // 2, FRAMES - 1], scale=2, title=field)
     display(fig)
+    plt.close(fig)  # shown once: the inline backend would show it again at the end of the cell
 
 # %% [markdown]
 # ## 4. Measuring the ground truth

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 01 · The VLM side (Ω): visual tokens and caption logits
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/01_vlm_embeddings_and_logits.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/01_vlm_embeddings_and_logits.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in under a minute. With a real VLM (`TIER = "colab-t4"`:
 # Qwen2.5-VL-3B) use a GPU runtime; the 3B model in fp16 needs about 8 GB.

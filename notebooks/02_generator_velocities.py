@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 02 · The generator side (Ξ): conditions, velocities and sampling
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/02_generator_velocities.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/02_generator_velocities.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in about a minute. With a real generator (`TIER =
 # "colab-t4"`: Wan2.1-T2V-1.3B at 33×320×576) use a GPU runtime; `l2vkit plan --tier colab-t4` shows that every stage

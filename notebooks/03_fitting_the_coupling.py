@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 03 · Fitting the coupling Φ: letting the VLM read the generator's latents
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/03_fitting_the_coupling.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/03_fitting_the_coupling.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in about a minute: it fits a *small* Φ for illustration
 # and then loads the shipped one (fitted on 3,000 videos by `python -m l2vkit.toyworld.train_coupling`). With real

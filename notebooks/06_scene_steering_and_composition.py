@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 06 · Scenes, several concepts at once, timestep windows and frame masks
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/06_scene_steering_and_composition.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/06_scene_steering_and_composition.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in under a minute with the shipped coupling and concept
 # bank. With real models (`TIER = "colab-t4"`) use a GPU runtime: the notebook then fits a small coupling and

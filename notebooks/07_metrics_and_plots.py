@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 07 · Metrics and plots: the paper's tables and figures, with baselines
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/07_metrics_and_plots.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/07_metrics_and_plots.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** On the toy world (default) this runs on a CPU in about a minute with few seeds; the full benchmark is
 # `python -m l2vkit.toyworld.steering_eval --seeds 50`. With real models use a GPU runtime; the ground-truth columns

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 08 · The interactive logit editor
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/08_interactive_logit_editor.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/notebooks/08_interactive_logit_editor.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** On the toy world (default) each edit renders in about a second on a CPU. With real models use a GPU
 # runtime and expect one sampling run per edit (tens of seconds for a short clip on a T4); the editor only renders

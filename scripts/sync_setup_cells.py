@@ -1,4 +1,4 @@
-"""Write every notebook's set-up cell and Colab badge from ``l2vkit.install`` (the one install-source setting).
+"""Write every notebook's set-up cell, Colab badge and glossary link from ``l2vkit.install`` (the one install-source setting).
 
     python scripts/sync_setup_cells.py          # rewrites notebooks/*.py and tutorials/*.py; then jupytext --sync
     python scripts/sync_setup_cells.py --check  # exit 1 when a twin differs (tests use the same functions)
@@ -14,11 +14,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from l2vkit.install import colab_url, setup_cell  # noqa: E402
+from l2vkit.install import REPOSITORY, colab_url, setup_cell  # noqa: E402
 
 SETUP = re.compile(r"^# Set-up:.*?check_call\(.*?\)\n    import l2vkit$", re.M | re.S)
 EXTRAS = re.compile(r"l2vkit\[([\w,]+)\]")
-BADGE = re.compile(r"\(https://colab\.research\.google\.com/github/[^)\s]+\.ipynb\)")
+#: The opening line under the title: the Colab badge, then the glossary of symbols every notebook links to.
+BADGE_LINE = re.compile(r"^# \[!\[Open In Colab\]\([^)\s]*\)\]\([^)\s]*\)(?: · \[Glossary of symbols\]\([^)\s]*\))?$",
+                        re.MULTILINE)
+GLOSSARY = f"https://github.com/{REPOSITORY}/blob/main/docs/glossary.md"
 
 
 def twins() -> list[Path]:
@@ -33,7 +36,11 @@ def synced(path: Path, text: str) -> str:
     extras = EXTRAS.search(match.group(0)).group(1).split(",")
     text = text[: match.start()] + setup_cell(extras) + text[match.end():]
     notebook = path.with_suffix(".ipynb").relative_to(ROOT).as_posix()
-    return BADGE.sub(f"({colab_url(notebook)})", text, count=1)
+    line = (f"# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(notebook)})"
+            f" · [Glossary of symbols]({GLOSSARY})")
+    if BADGE_LINE.search(text) is None:
+        raise ValueError(f"{path.name}: no Colab badge line under the title")
+    return BADGE_LINE.sub(line.replace("\\", "\\\\"), text, count=1)
 
 
 def main(argv=None) -> int:

@@ -277,34 +277,6 @@ def test_steer_sweep_with_window_and_frames(tmp_path, capsys):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("extra, match", [
-    (["--concept", "red->blue=abc"], "φ 'abc' is not a number"),
-    (["--concept", "red->blue=nan"], "φ is nan; expected a finite number"),
-    (["--concept", "red->blue=1e39"], r"φ is 1e\+39; expected a finite number in \[−100, 100\]"),
-    (["--concept", "red->blue", "--guidance", "nan"], r"guidance=nan; expected a finite number in \[0, 100\]"),
-    (["--concept", "red->blue", "--guidance", "-3"], r"guidance=-3.0; expected"),
-    (["--concept", "red->green=1"], r"error: --concept red->green: .*no concept 'red->green'; it has red->blue"),
-    (["--concept", "green->yellow=1"], "does not contain 'green->yellow''s source word 'green'"),
-    (["--concept", "red->blue", "--concept", "red:blue=2"], "given twice"),
-    (["--concept", "red->blue", "--window", "0.5,0.5"], "contains none of the .* sampling steps"),
-    (["--concept", "red->blue", "--window", "0.5"], "expected START,END"),
-    (["--concept", "red->blue", "--frames", "3-12"], "not a range of frames 0–8"),
-    (["--concept", "red->blue", "--frames", "0000"], "reads as a 0/1 mask of 4 digits; give 9 .* or 3"),
-    (["--concept", "red->blue", "--frames", "007"], "expected frame numbers and ranges like 0-4,7"),
-    (["--concept", "red->blue", "--frames", "5-2"], "5-2 runs backwards"),
-    (["--concept", "red->blue", "--sweep", "0,x"], "--sweep 0,x: φ 'x' is not a number"),
-    (["--concept", "red->blue", "--concepts", "gone.safetensors"], "concepts file gone.safetensors does not exist"),
-    (["--concept", "red->blue", "--coupling", "gone.safetensors"], "coupling file gone.safetensors does not exist"),
-    (["--concept", "red->blue", "--generator", "."], "--concepts FILE is needed"),
-    (["--concept", "red->blue", "--seed", "99999999999999999999999"], "--seed 99999999999999999999999: give a whole"),
-    (["--concept", "red->blue", "--steps", "-3"], "--steps -3: expected a positive number"),
-    (["--concept", "red->blue", "--concepts", "/etc/hostname"], "/etc/hostname is not a concept bank"),
-])
-def test_steer_bad_input_is_one_line(extra, match, tmp_path, capsys):
-    assert_one_line_error(capsys, ["steer", CAPTION, *extra, "--out", tmp_path], match)
-    assert not (tmp_path / "steer.json").exists()
-
-
 @pytest.mark.unit
 def test_debug_shows_the_exception(monkeypatch):
     monkeypatch.setenv("L2VKIT_DEBUG", "1")
@@ -391,34 +363,6 @@ def test_unwritable_out_is_refused_before_anything_runs(tmp_path, capsys):
                               "cannot write under .*locked")
     finally:
         locked.chmod(0o700)
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("template, match", [
-    ("a {colour} {0} circle", r"has the placeholder \{0\}; the only one allowed is \{colour\}"),
-    ("a {colour} {x} circle", r"placeholder \{x\}"),
-    ("a {colour} is {colour.__class__.__mro__}", r"placeholder \{colour.__class__.__mro__\}"),
-    ("a {colour} circle }", "Single '}'"),
-])
-def test_pair_templates_take_only_their_slot(template, match):
-    from l2vkit.pairs import ContrastPair
-
-    with pytest.raises(ValueError, match=match):
-        ContrastPair("red", "blue", "colour", "attribute", template=template).captions()
-
-
-@pytest.mark.unit
-def test_pairs_files_that_are_not_utf8_or_nest_too_deep(tmp_path):
-    from l2vkit.pairs import load_pairs
-
-    latin = tmp_path / "latin.yaml"
-    latin.write_bytes("pairs:\n  - {source: caf\xe9, target: tea, slot: drink, family: x}\n".encode("latin-1"))
-    with pytest.raises(ValueError, match="latin.yaml: not UTF-8 text"):
-        load_pairs(latin)
-    deep = tmp_path / "deep.yaml"
-    deep.write_text("pairs: " + "[" * 5000 + "]" * 5000)
-    with pytest.raises(ValueError, match="deep.yaml: (nested too deeply|not valid YAML)"):
-        load_pairs(deep)
 
 
 @pytest.mark.unit

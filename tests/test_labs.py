@@ -75,6 +75,14 @@ def target_with_grad(v, dv, dw):
     return v + dw.view(-1, 1, 1, 1, 1) * dv
 
 
+def target_plain_broadcast(v, dv, dw):
+    return (v + dw * dv).detach()
+
+
+def target_without_weight(v, dv, dw):
+    return (v + dv).detach()
+
+
 def cost_unnormalised(a, b):
     return (a.unsqueeze(-1) - b.unsqueeze(-2)) ** 2
 
@@ -104,15 +112,44 @@ def judge_flip_only(source, slot, target, measured):
     return {"flip_rate": out["flip_rate"], "preservation_rate": [1.0] * len(out["flip_rate"])}
 
 
+def rho_without_n2(z1, z2, t1, t2, reg, n_iter):
+    return rho_ot_step(z1, z2, t1, t2, reg, n_iter) / z2.shape[1]
+
+
+def rho_transports_z2(z1, z2, t1, t2, reg, n_iter):
+    t1, t2 = torch.nn.functional.normalize(t1, dim=-1), torch.nn.functional.normalize(t2, dim=-1)
+    a, b = torch.einsum("bnd,pd->bpn", z1, t1), torch.einsum("bnd,pd->bpn", z2, t2)
+    return torch.einsum("bpij,bid->bjd", sinkhorn(cost(a, b), reg, n_iter), z2) * z2.shape[1] / a.shape[1]
+
+
+def judge_any_change(source, slot, target, measured):
+    out = judge(source, slot, target, measured)
+    flips = [sum(getattr(m, slot) != getattr(s, slot) for m, s in zip(measured[phi], source)) / len(source)
+             for phi in sorted(measured)]
+    return {"flip_rate": flips, "preservation_rate": out["preservation_rate"]}
+
+
+def judge_keeps_the_slot_too(source, slot, target, measured):
+    out = judge(source, slot, target, measured)
+    kept = [sum(m == s for m, s in zip(measured[phi], source)) / len(source) for phi in sorted(measured)]
+    return {"flip_rate": out["flip_rate"], "preservation_rate": kept}
+
+
 CASES = [
     (labs.check_hellinger, hellinger, hellinger_without_half, "1/√2"),
     (labs.check_kl, kl, kl_with_nan, "NaN"),
     (labs.check_weighted_target, weighted_target, target_with_grad, "detach"),
+    (labs.check_weighted_target, weighted_target, target_plain_broadcast, "broadcasts against the *last* axis"),
+    (labs.check_weighted_target, weighted_target, target_without_weight, "ignores Δω"),
     (labs.check_cost_matrix, cost, cost_unnormalised, "differs"),
     (labs.check_cost_matrix, cost, cost_global_mean, "own mean"),
     (labs.check_sinkhorn, sinkhorn, sinkhorn_plain, "log space"),
-    (labs.check_rho_ot_step, rho_ot_step, rho_unnormalised_theta, "normalise"),
+    (labs.check_rho_ot_step, rho_ot_step, rho_unnormalised_theta, "normalise θ¹ and θ²"),
+    (labs.check_rho_ot_step, rho_ot_step, rho_without_n2, "N2 times too small"),
+    (labs.check_rho_ot_step, rho_ot_step, rho_transports_z2, "you transported z2"),
     (labs.check_judge, judge, judge_flip_only, "preservation_rate"),
+    (labs.check_judge, judge, judge_any_change, "red → green did not flip"),
+    (labs.check_judge, judge, judge_keeps_the_slot_too, "the edited one too"),
 ]
 
 

@@ -51,6 +51,22 @@ def test_pair_in_sync(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_names_its_kernel(path):
+    """Without a kernelspec JupyterLab opens a "Select Kernel" dialog before the first cell can run."""
+    kernel = nbformat.read(path, as_version=4).metadata.get("kernelspec", {})
+    assert kernel.get("name") == "python3" and kernel.get("language") == "python", f"{path.name}: {kernel}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_that_draw_figures_show_them_inline(path):
+    """Executed outside a live Jupyter (nbconvert, nbmake, a docs build) a matplotlib figure is saved as the text
+    `<Figure size …>` unless the inline backend is on."""
+    code = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    if any(call in code for call in ("contact_sheet(", "plt.", "plots.", "plot_")):
+        assert "%matplotlib inline" in code, f"{path.name} draws figures without `%matplotlib inline`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_outputs_committed(path):
     notebook = nbformat.read(path, as_version=4)
     for i, cell in enumerate(notebook.cells):
@@ -64,6 +80,7 @@ def test_opening_cells(path):
     first = cells[0].source
     assert "colab.research.google.com/assets/colab-badge.svg" in first
     assert f"blob/main/{path.parent.name}/{path.name}" in first, "the badge must open this notebook"
+    assert "[Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)" in first
     assert "**Runtime.**" in first
     setup = next(c.source for c in cells if c.cell_type == "code")
     assert "import l2vkit" in setup and "except ImportError" in setup

@@ -163,6 +163,24 @@ def test_phi_that_overflows_float32_is_refused(toy):
             steer(gen, CAPTION, {"red->blue": phi}, concepts=bank, steps=2)
 
 
+@pytest.mark.unit
+def test_a_generated_video_of_one_value_is_flagged():
+    """The generators' output conversion warns about a saturated (all-black or all-white) clip, naming which."""
+    import warnings
+
+    from l2vkit.generator.sampling import to_uint8
+
+    rng = np.random.default_rng(0)
+    live = rng.random((3, 8, 8, 3))
+    with pytest.warns(RuntimeWarning, match=r"videos? \[1\] of 2 hold one value \(0\).*float32"):
+        to_uint8(np.stack([live, np.full_like(live, -0.5)]))
+    with pytest.warns(RuntimeWarning, match=r"\[0\] of 1 hold one value \(255\)"):
+        to_uint8(np.ones((3, 8, 8, 3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert to_uint8(live).dtype == np.uint8
+
+
 @pytest.mark.integration
 def test_nan_inputs_are_refused_instead_of_giving_black_videos(toy):
     from l2vkit.concepts import ConceptBank

@@ -11,7 +11,7 @@ CHILD = ("import torch; from l2vkit import toyworld as tw; from l2vkit.threads i
 
 
 def _run(**env):
-    base = {k: v for k, v in os.environ.items() if k not in ("L2VKIT_THREADS", "OMP_NUM_THREADS")}
+    base = {k: v for k, v in os.environ.items() if k not in ("L2VKIT_THREADS", "OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     out = subprocess.run([sys.executable, "-c", CHILD], env={**base, **env}, capture_output=True, text=True)
     return out.returncode, out.stdout.strip(), out.stderr
 
@@ -24,6 +24,8 @@ def test_toy_world_runs_on_one_thread_unless_told_otherwise():
     assert code == 0 and out.startswith("2 2 (L2VKIT_THREADS=2)"), out
     code, out, _ = _run(OMP_NUM_THREADS="2")
     assert code == 0 and out.startswith("2 2 (OMP_NUM_THREADS, kept)"), out
+    code, out, _ = _run(OMP_WAIT_POLICY="PASSIVE")
+    assert code == 0 and out.endswith("; OMP_WAIT_POLICY=PASSIVE"), out
     code, _, err = _run(L2VKIT_THREADS="two")
     assert code != 0 and "L2VKIT_THREADS='two': give a positive whole number of threads" in err
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab B · One ρ-OT step, checked against POT — solutions
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/tutorials/lab_b_rho_ot_solutions.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/tutorials/lab_b_rho_ot_solutions.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** A CPU runs this lab in under a minute on the toy world (the default). With real models (set the ids
 # in the config cell) use a GPU runtime: the lab then fits a small coupling Φ first, which takes several minutes.

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # Lab C · Design a contrast pair, train its concept, judge it by ground truth — exercises
 #
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/tutorials/lab_c_new_concept_exercises.ipynb)
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/l2vkit/l2vkit/blob/main/tutorials/lab_c_new_concept_exercises.ipynb) · [Glossary of symbols](https://github.com/l2vkit/l2vkit/blob/main/docs/glossary.md)
 #
 # **Runtime.** A CPU runs this lab in about a minute on the toy world (the default). With real models (set the ids in
 # the config cell) use a GPU runtime: the lab then fits a small coupling Φ first, and the toy world's ground-truth
@@ -110,11 +110,17 @@ else:
 
 # %% [markdown]
 # ## Exercise 2 · Train the concept vector
-# Two library calls. `build_concept_cache(gen, vlm, coupling, [pair], captions=toy_captions, ...)` samples π⁻
-# trajectories of random toy captions with the source word and caches, at several steps of each, z_t, t,
-# G(z_t, π⁻, t), Δv and Δω (Hellinger); `train_concepts(gen, cache, [pair], ...)` then fits q_o by the loss above and
-# returns a `ConceptBank`. Keep it small enough for a CPU: 8 captions × 8 timesteps and
-# 150 steps at lr 1e-2 train in well under a minute (the shipped bank used 16 × 10 and 400 steps at 1e-3).
+# Two library calls:
+#
+# 1. `build_concept_cache(gen, vlm, coupling, [pair], captions=toy_captions, samples_per_pair=8,
+#    timesteps_per_sample=8, seed=SEED, progress=False)` samples π⁻ trajectories of random toy captions with the
+#    source word and caches, at several steps of each, z_t, t, G(z_t, π⁻, t), Δv and Δω (Hellinger);
+# 2. `train_concepts(gen, cache, [pair], steps=150, lr=1e-2, batch_per_pair=16, seed=SEED, progress=False)` then
+#    fits q_o by the loss above and returns a `ConceptBank`.
+#
+# These sizes (8 captions × 8 timesteps, 150 steps at lr 1e-2) train in well under a minute on a CPU; the shipped
+# bank used 64 captions × 10 timesteps and 3,000 steps at lr 1e-3 with 8 samples per pair per step (its provenance:
+# `toyworld.load_concepts().meta`).
 
 # %%
 def train_my_concept(pair: ContrastPair):

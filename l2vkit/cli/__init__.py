@@ -23,10 +23,17 @@ import sys
 COMMANDS = ("demo", "report", "env", "plan", "fit", "concepts", "steer")
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line, as every other user error is (its subcommands inherit it)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import importlib
 
-    parser = argparse.ArgumentParser(prog="l2vkit", description="Logits-to-video interpretability toolkit.")
+    parser = OneLineParser(prog="l2vkit", description="Logits-to-video interpretability toolkit.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name}").add_parser(sub)

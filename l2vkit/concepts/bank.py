@@ -121,9 +121,11 @@ class ConceptBank:
         return bank
 
     @classmethod
-    def load(cls, path, *, generator=None) -> "ConceptBank":
+    def load(cls, path, *, generator=None, verify_digest: bool = True) -> "ConceptBank":
         """Load a bank (a :meth:`save` file, or a :meth:`save_pretrained` folder); with ``generator`` given,
-        refuse one trained for another generator (the error names both)."""
+        refuse one trained for another generator (the error names both). A bank whose words or vectors differ from
+        what was saved is refused; ``verify_digest=False`` reads one saved before banks carried a digest (re-save
+        it to add one)."""
         from ..io import load_artifact
 
         path = Path(path)
@@ -135,13 +137,13 @@ class ConceptBank:
             path = path.with_suffix(".safetensors")
         tensors, header = load_artifact(path, "concept bank", METADATA_KEY, FORMAT_VERSION,
                                         "retrain with `l2vkit concepts`")
-        return cls._from_parts(tensors, header, generator, where=str(path))
+        return cls._from_parts(tensors, header, generator, where=str(path), verify_digest=verify_digest)
 
     @classmethod
-    def _from_parts(cls, tensors, header, generator, *, where: str) -> "ConceptBank":
+    def _from_parts(cls, tensors, header, generator, *, where: str, verify_digest: bool = True) -> "ConceptBank":
         from .validate import checked_pairs
 
-        specs = checked_pairs(tensors, header, where)
+        specs = checked_pairs(tensors, header, where, verify_digest=verify_digest)
         bank = cls({n: tensors[n] for n in specs}, specs, header.get("meta", {}), header.get("history", []))
         if generator is not None:
             bank.check_generator(generator)

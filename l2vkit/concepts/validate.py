@@ -1,6 +1,6 @@
 """What a concept bank file must hold before l2vkit trusts it: a header of the right shape, every pair passing the
-same validation as a pairs file, one finite floating-point vector per pair, all of one shape, and — for banks saved
-since the digest was added — pairs and vectors exactly as they were saved (an edited word or vector is refused)."""
+same validation as a pairs file, one finite floating-point vector per pair, all of one shape, and pairs and vectors
+exactly as they were saved: a SHA-256 digest in the header binds them, so an edited word or vector is refused."""
 from __future__ import annotations
 
 import hashlib
@@ -19,8 +19,9 @@ def digest(pairs: dict, vectors: dict) -> str:
     return h.hexdigest()
 
 
-def checked_pairs(tensors: dict, header, where: str) -> dict:
-    """The bank's pairs by name, after every check (``ValueError`` naming ``where`` and the field otherwise)."""
+def checked_pairs(tensors: dict, header, where: str, *, verify_digest: bool = True) -> dict:
+    """The bank's pairs by name, after every check (``ValueError`` naming ``where`` and the field otherwise);
+    ``verify_digest=False`` skips only the digest, for a bank saved before it existed that you trust."""
     import torch
 
     from ..pairs import validate_pair
@@ -54,7 +55,13 @@ def checked_pairs(tensors: dict, header, where: str) -> dict:
             raise ValueError(f"{field}: its vector holds NaN or infinite values; retrain it")
         specs[name] = pair
     expected = header.get("digest")
-    if expected is not None and expected != digest(header["pairs"], {n: tensors[n] for n in specs}):
+    if not verify_digest:
+        return specs
+    if expected is None:
+        raise ValueError(f"{where}: the header has no 'digest' binding its pairs to its vectors, so an edited word "
+                         "could steer with another word's vector; re-save a bank you trust with "
+                         "ConceptBank.load(path, verify_digest=False).save(path), or retrain with `l2vkit concepts`")
+    if expected != digest(header["pairs"], {n: tensors[n] for n in specs}):
         raise ValueError(f"{where}: its pairs or vectors differ from what was saved (the digest does not match); "
                          "restore the file or retrain with `l2vkit concepts`")
     return specs

@@ -227,6 +227,12 @@ class CouplingResult:
             config = CouplingConfig(**{"architecture": "dense", **header["config"]})
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: its header's {err}") from None
+        import torch
+
+        broken = sorted(name for name, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all())
+        if broken:
+            raise ValueError(f"{source}: weight(s) {', '.join(broken[:3])}{' …' if len(broken) > 3 else ''} hold NaN "
+                             "or infinite values; the file is damaged — refit with `l2vkit fit`")
         model = Coupling(config)
         try:
             model.load_state_dict(tensors)

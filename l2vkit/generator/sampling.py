@@ -12,9 +12,24 @@ OUTPUTS = ("latent", "frames")
 
 
 def to_uint8(video) -> np.ndarray:
-    """Frames in [0, 1] → uint8, rounded as the pipelines' own post-processing rounds."""
-    video = np.asarray(video)
-    return np.round(np.clip(video, 0.0, 1.0) * 255.0).astype(np.uint8)
+    """Frames in [0, 1] → uint8, rounded as the pipelines' own post-processing rounds; warns about a flat video."""
+    video = np.round(np.clip(np.asarray(video), 0.0, 1.0) * 255.0).astype(np.uint8)
+    warn_if_flat(video)
+    return video
+
+
+def warn_if_flat(video: np.ndarray) -> None:
+    """Warn when a generated video (T, H, W, 3), or one of a batch, is a single value throughout: a saturated
+    sampler gives an all-black or all-white clip with no error, which looks like a result but is not one."""
+    clips = video.reshape(-1, *video.shape[-4:]) if video.ndim >= 4 else video[None]
+    flat = [i for i, clip in enumerate(clips) if clip.size and clip.min() == clip.max()]
+    if flat:
+        import warnings
+
+        value = int(clips[flat[0]].flat[0])
+        warnings.warn(f"generated video{'s' if len(flat) > 1 else ''} {flat} of {len(clips)} hold one value "
+                      f"({value}) in every pixel: the sampler saturated. Lower the steering strengths or the "
+                      "guidance, or sample in float32", RuntimeWarning, stacklevel=3)
 
 
 def callback_tensor_inputs(callback, tensor_inputs) -> list[str]:
@@ -112,8 +127,7 @@ class SamplingMixin:
         steps = self.check_steps(steps)
         guidance = self.check_guidance(guidance)
         frames, height, width = self._size(frames, height, width)
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-            raise TypeError(f"seed must be an integer, got {seed!r}")
+        seed = self.check_seed(seed)
         base = self.check_condition(condition).to(self.device)
         batch = base.batch_size
         guided = guidance > 1.0

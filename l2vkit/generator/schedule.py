@@ -74,6 +74,16 @@ class ScheduleMixin:
                              "means no guidance; the models' usual scales are 3–8)")
         return float(guidance)
 
+    @staticmethod
+    def check_seed(seed) -> int:
+        """``seed`` checked to be a whole number in [0, 2**63 − 1], the range a CPU ``torch.Generator`` seed
+        round-trips through (a negative one wraps around and 2**64 overflows with an unclear error)."""
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise TypeError(f"seed must be an integer, got {seed!r}")
+        if not 0 <= seed < 2 ** 63:
+            raise ValueError(f"seed={seed}; give a whole number from 0 to 2**63 - 1")
+        return int(seed)
+
     def check_steps(self, steps) -> int:
         """``steps`` (``None``: this generator's default) checked to be a positive integer."""
         steps = self.steps if steps is None else steps

@@ -86,15 +86,24 @@ def check_weighted_target(fn: Callable) -> bool:
         import torch
 
         g = torch.Generator().manual_seed(0)
-        v = torch.randn(3, 4, 2, 3, 3, generator=g, dtype=torch.float64)
-        dv = torch.randn(3, 4, 2, 3, 3, generator=g, dtype=torch.float64, requires_grad=True)
-        dw = torch.tensor([0.0, 0.5, 1.0], dtype=torch.float64, requires_grad=True)
-        out = fn(v, dv, dw)
+        # batch 4 ≠ every other dimension, so a Δω broadcast along the wrong axis fails (or names itself)
+        v = torch.randn(4, 2, 2, 3, 5, generator=g, dtype=torch.float64)
+        dv = torch.randn(4, 2, 2, 3, 5, generator=g, dtype=torch.float64, requires_grad=True)
+        dw = torch.tensor([0.0, 0.5, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
+        try:
+            out = fn(v, dv, dw)
+        except RuntimeError as err:
+            if "must match the size" in str(err):
+                raise CheckFailed("Δω of shape (B,) broadcasts against the *last* axis of Δv: give it one axis per "
+                                  "dimension of Δv, dw.view(-1, 1, 1, 1, 1), so each sample gets its own weight")
+            raise
         if not isinstance(out, torch.Tensor):
             raise CheckFailed(f"returned {type(out).__name__}; expected a torch tensor")
         if out.requires_grad:
             raise CheckFailed("the target still requires grad: wrap it in `.detach()` (the sg[·] of the loss)")
         want = v + dw.detach().view(-1, 1, 1, 1, 1) * dv.detach()
+        if out.shape == want.shape and torch.allclose(out.to(torch.float64), v + dv.detach(), atol=1e-9):
+            raise CheckFailed("the target ignores Δω: weight Δv by each sample's Δω")
         expect_close(out.to(torch.float64), want, "target")
         if not torch.equal(out[0], v[0]):
             raise CheckFailed("a sample with Δω = 0 should keep exactly G(z, π⁻): its target moved")

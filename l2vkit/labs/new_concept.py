@@ -65,18 +65,29 @@ def check_judge(fn: Callable) -> bool:
         sources = [random_attributes(s).replace(colour="red") for s in range(4)]
         blue = [s.replace(colour="blue") for s in sources]
         wrong = [s.replace(colour="blue", scene="snow" if s.scene != "snow" else "sea") for s in sources]
-        measured = {0.0: list(sources), 0.5: [blue[0], sources[1], wrong[2], sources[3]],
-                    1.0: [blue[0], blue[1], wrong[2], blue[3]]}
+        green = sources[3].replace(colour="green")  # changed, but not to the target: not a flip
+        measured = {0.0: list(sources), 0.5: [blue[0], sources[1], wrong[2], green],
+                    1.0: [blue[0], blue[1], wrong[2], green]}
         got = fn(sources, "colour", "blue", measured)
         if not isinstance(got, dict) or not {"flip_rate", "preservation_rate"} <= set(got):
             raise CheckFailed("return a dict with keys 'flip_rate' and 'preservation_rate'")
         ref = ground_truth_scores(sources, "colour", "blue", measured)
+        # the two plausible misreadings of the definitions, each with its own hint
+        changed = [sum(m.colour != s.colour for m, s in zip(measured[phi], sources)) / 4 for phi in sorted(measured)]
+        identical = [sum(m == s for m, s in zip(measured[phi], sources)) / 4 for phi in sorted(measured)]
         for key, want in (("flip_rate", ref.flip_rate), ("preservation_rate", ref.preservation_rate)):
             values = [float(v) for v in got[key]]
-            if len(values) != len(want) or not np.allclose(values, want):
-                raise CheckFailed(f"{key} = {values}; expected {want} (one value per φ in ascending order; "
-                                  + ("flip: the slot equals the target word" if key == "flip_rate" else
-                                     "preserved: every *other* attribute equals the source's") + ")")
+            if len(values) == len(want) and np.allclose(values, want):
+                continue
+            if key == "flip_rate" and np.allclose(values, changed):
+                raise CheckFailed(f"flip_rate = {values} counts videos whose colour changed at all; a flip is a video "
+                                  "whose colour equals the target word 'blue' (red → green did not flip)")
+            if key == "preservation_rate" and len(values) == len(want) and np.allclose(values, identical):
+                raise CheckFailed(f"preservation_rate = {values} compares every attribute, the edited one too; "
+                                  "preserved means every *other* attribute equals the source's")
+            raise CheckFailed(f"{key} = {values}; expected {want} (one value per φ in ascending order; "
+                              + ("flip: the slot equals the target word" if key == "flip_rate" else
+                                 "preserved: every *other* attribute equals the source's") + ")")
         return f"flip {ref.flip_rate}, preserved {ref.preservation_rate} — same as ground_truth_scores"
 
     return run_check("judge", body)

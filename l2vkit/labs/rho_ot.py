@@ -75,6 +75,32 @@ def check_sinkhorn(fn: Callable) -> bool:
     return run_check("sinkhorn", body)
 
 
+def _diagnose_rho_ot(got, want, rho, z1, z2, cfg) -> None:
+    """Name the mistake when ``got`` is what a plausible wrong ρ-OT step gives (each has its own hint)."""
+    import torch
+
+    from ..coupling.transport import entropic_transport
+
+    if got.shape != want.shape:
+        return
+    t1, t2 = rho.projections()
+    with torch.no_grad():
+        a, b = torch.einsum("bnd,pd->bpn", z1, t1), torch.einsum("bnd,pd->bpn", z2, t2)
+        raw_a = torch.einsum("bnd,pd->bpn", z1, rho.theta1)
+        raw_b = torch.einsum("bnd,pd->bpn", z2, rho.theta2)
+        mistakes = [
+            (want / z2.shape[1], "z̃ is N2 times too small: each column of a plan sums to 1/N2, so scale the transport "
+                                 "by N2 to make every output token a weighted average of z1's tokens"),
+            (entropic_transport(z2, a, b, cfg.reg, n_iter=cfg.sinkhorn_iters),
+             "you transported z2; ρ-OT moves the global branch's tokens z1 to the local branch's positions (Tᵀ z1)"),
+            (entropic_transport(z1, raw_a, raw_b, cfg.reg, n_iter=cfg.sinkhorn_iters),
+             "normalise θ¹ and θ² to unit length (per projection) before projecting"),
+        ]
+    for wrong, hint in mistakes:
+        if torch.allclose(got, wrong, atol=1e-6):
+            raise CheckFailed(hint)
+
+
 def check_rho_ot_step(fn: Callable) -> bool:
     """Lab (b): ``fn(z1, z2, theta1, theta2, reg, n_iter)`` → z̃ (B, N2, D), one ρ-OT merge.
 
@@ -101,7 +127,8 @@ def check_rho_ot_step(fn: Callable) -> bool:
         got = as_tensor(out, "rho_ot_step(...)")
         with torch.no_grad():
             want = rho(z1, z2)
-        expect_close(got, want, "z̃ vs l2vkit's RhoOT (did you normalise θ to unit length?)", atol=1e-7)
+        _diagnose_rho_ot(got, want, rho, z1, z2, cfg)
+        expect_close(got, want, "z̃ vs l2vkit's RhoOT", atol=1e-7)
         z2_short = torch.randn(2, 4, 6, generator=g, dtype=torch.float64)
         with torch.no_grad():
             want = rho(z1, z2_short)

@@ -25,8 +25,9 @@ def as_video_batch(videos, *, name: str = "videos") -> np.ndarray:
         if len(shapes) != 1:
             raise ValueError(f"{name} have different shapes {sorted(shapes)}; resize them to one shape first")
         videos = np.stack([np.asarray(v) for v in videos])
-    if hasattr(videos, "detach"):
-        videos = videos.detach().float().cpu().numpy()
+    if hasattr(videos, "detach"):  # a tensor keeps its dtype, so integer tensors are refused as integer arrays are
+        videos = videos.detach().cpu()
+        videos = videos.float().numpy() if videos.is_floating_point() else videos.numpy()
     videos = np.asarray(videos)
     if videos.ndim == 4:
         videos = videos[None]

@@ -99,7 +99,15 @@ def _sample_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _shape_ious(blob: np.ndarray, cx: float, cy: float) -> dict[str, float]:
-    """IoU of a binary blob with each shape's template (both sizes, best kept) centred on the blob's centroid."""
+    """IoU of a binary blob with each shape's template centred on the blob's centroid, the best of four templates per
+    shape: the two designed sizes, each as drawn and as the 3×3 smoothing before segmentation leaves it (corners
+    rounded, a pixel kept where the smoothed coverage exceeds a half). The smoothed ones matter when the object's
+    colour is close to the scene's: a small green square on grass, smoothed, shrinks from 10×10 to 9×9 pixels with
+    rounded corners, and the drawn circle then overlapped it as well as the drawn square did (0.864 against 0.860).
+    Scaling the templates to the blob's own area also fixes that case, but reads the toy generator's softer shapes
+    far worse (98 of 120 as captioned, against 119 of 120 this way and 117 with drawn templates only)."""
+    from scipy import ndimage
+
     h, w = blob.shape
     side = min(h, w)
     s = _TEMPLATE_SUPERSAMPLE
@@ -112,10 +120,10 @@ def _shape_ious(blob: np.ndarray, cx: float, cy: float) -> dict[str, float]:
             half = fraction * side
             # A triangle's centroid sits a third of its half-height below its box centre.
             centre_y = cy - half / 3 if shape == "triangle" else cy
-            hit = design.shape_mask(shape, xx, yy, cx, centre_y, half)
-            template = hit.reshape(h, s, w, s).mean(axis=(1, 3)) > 0.5
-            union = np.logical_or(template, blob).sum()
-            best = max(best, np.logical_and(template, blob).sum() / union if union else 0.0)
+            coverage = design.shape_mask(shape, xx, yy, cx, centre_y, half).reshape(h, s, w, s).mean(axis=(1, 3))
+            for template in (coverage > 0.5, ndimage.uniform_filter(coverage, 3, mode="nearest") > 0.5):
+                union = np.logical_or(template, blob).sum()
+                best = max(best, np.logical_and(template, blob).sum() / union if union else 0.0)
         scores[shape] = float(best)
     return scores
 
