@@ -2,12 +2,15 @@
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 
-.PHONY: demo test test-fast sync-notebooks docs benchmarks env
+.PHONY: demo test test-all test-fast sync-notebooks docs benchmarks env
 
 demo:  ## set up (with the toy world's text encoder), then run the main job on the toy world (results in outputs/demo/)
 	@py=$$(scripts/setup.sh "text"); set -x; "$$py" -m l2vkit demo
 
-test:  ## set up with test tools, then run every test tier incl. all notebooks
+test:  ## set up with test tools, then run every test tier but `slow` (minutes each), all notebooks included: what CI runs
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest -m "not slow"
+
+test-all:  ## every tier, `slow` too (20,000-render ruler check, 2,000-video accuracy, two-process training): about 10 minutes more
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest
 
 test-fast:  ## unit tests only

@@ -119,16 +119,24 @@ result.show()
 # `sweep_grid` shows a sweep as frames: one row per φ, first, middle and last frame.
 
 # %%
-sweeps = {}
+sweeps, ahead = {}, {}
 for pair in PAIRS[1:]:
     spec = bank.spec(pair)
     sweeps[pair] = sweep(gen, caption, pair, PHIS, concepts=bank, seed=SEED)
     measured = [measured_attributes(v)[spec.slot] for v in sweeps[pair].videos]
+    read = read_pixels(sweeps[pair].videos, pair)
     print(f"{pair:15s} measured {spec.slot} over φ: {measured}   P({spec.target}) from pixels: "
-          f"{[round(p, 2) for p in read_pixels(sweeps[pair].videos, pair)]}")
+          f"{[round(p, 2) for p in read]}")
+    # strengths at which the VLM already leans to the target word while the measurement still says the source
+    ahead[pair] = [phi for phi, m, p in zip(PHIS, measured, read) if m == spec.source and p > 0.3]
+print("the VLM ahead of the measurement at φ =", ahead)
 figs = [sweep_grid(dict(zip(s.phis, s.videos)), frames=[0, 4, 8], scale=3, title=pair)[0]
         for pair, s in sweeps.items()]
 display(*figs)
+
+# %%
+if tier.is_toy:  # the claim of "Reading the table" below about section 3, checked
+    assert ahead["circle->square"], "the VLM no longer reads square before the measured shape changes; fix the text"
 
 # %% [markdown]
 # ## 4. Ground truth over seeds
@@ -177,10 +185,17 @@ fig
 # **Reading the table.** The prompt-swap column is the generator's own ceiling: steering cannot render a word the
 # generator cannot. A concept that flips the slot but lowers preservation has learnt a correlate of the word, or
 # pushes the sample off the generator's usual trajectories so that other attributes (often the toy generator's
-# fragile motion) drift — "drifts most" names the attribute. Note also section 3: for `circle->square` the VLM reads
-# *square* from the pixels at φ = 1 while the measured shape is still a circle. The concept moved what the VLM
-# reads, which is not the same as what is there — exactly the gap the toy world's ground truth exposes. Scale the
-# seeds up (`SEEDS = range(50)`) before drawing conclusions: four seeds give steps of 25 %.
+# fragile motion) drift — "drifts most" names the attribute. Note also section 3: for `circle->square` the VLM leans
+# to *square* from the pixels (P ≈ 0.5) one step of φ before the measured shape stops being a circle. The concept
+# moves what the VLM reads a little ahead of what is there — exactly the gap the toy world's ground truth exposes. Scale the
+# seeds up (`SEEDS = range(50)`) before drawing conclusions: four seeds give steps of 25 %, so a table of 1.00s
+# says little.
+#
+# **What "preserved" covers.** The six attributes of the caption, each measured: colour, shape, size, adverb,
+# direction, scene. Where the object is, the scene's texture and the object's exact outline are not attributes, so
+# a steered video may move or reshape the object and still count as preserved — watch the red → blue sweep above,
+# where the object can fade half-way and reappear elsewhere. `tw.measure_details(video)` gives the continuous
+# quantities (box side, travel, velocity, colour) when you want to look closer.
 #
 # ## What to try next
 # - Negative φ: `sweep(gen, caption, "red->blue", [-1, -0.5, 0])` — what is "less blue than red" to this VLM?

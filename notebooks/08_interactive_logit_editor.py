@@ -107,6 +107,24 @@ out = render(state, generator=gen, vlm=vlm, coupling=coupling, concepts=bank, me
 out.show()
 
 # %% [markdown]
+# **When Φ and the pixels disagree.** The editor reads every editable pair twice: through Φ from the final latents
+# (fast; what steering itself would use) and by the VLM from the decoded video's own tokens (what the VLM actually
+# sees). Φ was fitted to match E_Ω(D_Ξ(z)) on latents the generator makes from ordinary captions; a steered latent
+# (two concepts at once, or a large φ) can lie outside that set, and Φ then extrapolates. So when the two readings
+# differ — the editor may show Φ reading *square* at 0.97 on a video whose pixels the VLM reads as a circle — trust
+# the pixels, and on the toy world the measurement, which reads the video itself; treat the gap as a sign that the
+# edit has left the region where Φ was fitted. On the toy world shape is what Φ reads least reliably (notebook 03's
+# table). The next cell lists each pair's two readings for the render above.
+
+# %%
+for pair in out.editable:
+    via_phi, from_pixels = (out.target_probability(pair, read=read) for read in ("phi", "pixels"))
+    flag = "  ← disagree" if abs(via_phi - from_pixels) > 0.5 else ""
+    print(f"{pair:16s} P(target) via Φ {via_phi:.3f}   from pixels {from_pixels:.3f}{flag}")
+if TOY:
+    print("measured:", out.measured)
+
+# %% [markdown]
 # States are plain values, so a sequence of edits is a loop. Here: the scene slider from 0 to 1.5 with the colour
 # slider at 1 — the VLM's probability of *snow* from the pixels and through Φ at each step, and the caption it writes.
 

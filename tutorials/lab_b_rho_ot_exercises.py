@@ -231,5 +231,6 @@ for name, tokens in readings.items():
 #   chunks) for P = 100 and N = 16; then against `sorted_transport`, the exact 1-D plan without Sinkhorn.
 # - Vary `n_iter` from 1 to 50 in the merge above: how many "partial" Sinkhorn iterations does the VLM's reading need?
 # - Replace the entropic plan with POT's Gromov–Wasserstein plan (`ot.gromov.gromov_wasserstein`) between the two
-#   branches' token sets — the ablation row "Gromov–Wasserstein plan (POT)" of notebook 03.
+#   branches' token sets — the row "Gromov–Wasserstein plan (POT, exact)" of the ablation table in
+#   [the coupling guide](https://github.com/l2vkit/l2vkit/blob/main/docs/coupling.md#the-shipped-toy-coupling-and-its-ablation).
 # - Next: Lab C designs a new contrast pair and trains its concept vector.

@@ -17,9 +17,27 @@ def _data(name: str):
     return data_path(name)
 
 
+#: The oldest transformers that reads the shipped toy VLM as it was trained (5.24): 5.15–5.17 load it without a
+#: word and caption garbage (0 of 20 toy videos right), 4.x cannot load its tokenizer (tests/test_lowest_bounds.py).
+MIN_TRANSFORMERS = "5.18"
+
+
+def check_transformers(version: str) -> None:
+    """Refuse a transformers that would read the toy VLM wrongly, saying what to install."""
+    from packaging.version import Version
+
+    if Version(version) < Version(MIN_TRANSFORMERS):
+        raise RuntimeError(f"transformers {version} reads the toy VLM differently from the version that trained it "
+                           f"(its captions come out as garbage); install transformers>={MIN_TRANSFORMERS}: "
+                           f"pip install -U 'transformers>={MIN_TRANSFORMERS}' (on Colab, then restart the runtime)")
+
+
 def _vlm_folder() -> str:
+    import transformers
+
     from ..threads import use_small_model_threads
 
+    check_transformers(transformers.__version__)
     use_small_model_threads()  # asked for when the toy VLM loads: one thread for tiny models (l2vkit.threads)
     return str(_data("toy_vlm"))
 
