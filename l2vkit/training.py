@@ -15,6 +15,24 @@ def warmup_cosine(step: int, total: int, warmup: int) -> float:
     return min(1.0, (step + 1) / warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
 
 
+def check_settings(**settings) -> None:
+    """Refuse training settings a run cannot use, by name: ``lr`` a finite positive number, everything else (steps,
+    batch sizes, checkpoint intervals) a positive whole number. NaN or a negative learning rate would train nothing,
+    or diverge, without a word until the end."""
+    import numbers
+
+    for name, value in settings.items():
+        if name == "lr":
+            good = (isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+                    and value > 0)
+            expected = "a finite positive number, e.g. 1e-3"
+        else:
+            good = isinstance(value, numbers.Integral) and not isinstance(value, bool) and value > 0
+            expected = "a positive whole number"
+        if not good:
+            raise ValueError(f"{name}={value!r}; expected {expected}")
+
+
 def save_state(path: Path, state: dict) -> None:
     """torch.save a training state atomically (an interruption keeps the previous checkpoint)."""
     import torch

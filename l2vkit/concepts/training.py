@@ -74,8 +74,9 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
 
     from ..distributed import is_main, shard_transformers, world
     from ..provenance import generator_identity, provenance, vlm_identity
-    from ..training import load_state, save_state
+    from ..training import check_settings, load_state, save_state
 
+    check_settings(steps=steps, lr=lr, batch_per_pair=batch_per_pair, checkpoint_every=checkpoint_every)
     if loop not in ("cached", "naive"):
         raise ValueError(f"loop={loop!r}; choose 'cached' or 'naive'")
     names = [p.name for p in pairs]

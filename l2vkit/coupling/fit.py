@@ -134,10 +134,11 @@ def fit_coupling(vlm, generator, data, *, config: CouplingConfig | None = None, 
 
     from ..distributed import is_main, my_rows, sum_gradients, weighted_mean, world
     from ..provenance import generator_identity, provenance, vlm_identity
-    from ..training import load_state, save_state, warmup_cosine
+    from ..training import check_settings, load_state, save_state, warmup_cosine
     from .networks import Coupling, needs_checkpointing
     from .store import token_statistics
 
+    check_settings(lr=lr, batch_size=batch_size, rho_batch_size=rho_batch_size, checkpoint_every=checkpoint_every)
     data.validate()
     if len(data) < 2:
         raise ValueError("coupling data has fewer than 2 samples")

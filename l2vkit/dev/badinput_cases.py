@@ -143,7 +143,29 @@ def _api_cases() -> list[Case]:
         api("a one-frame render", r"frames=1: need an integer",
             lambda b: _toy_render(("red", "circle", "small", "slowly", "up", "sea"), frames=1)),
         api("a two-word pair source", r"one word", lambda b: _contrast_pair("red car", "blue")),
+        api("concept training with lr = NaN", r"lr=nan; expected a finite positive number",
+            lambda b: _train_concepts(b, lr=NAN)),
+        api("concept training with lr = −1", r"lr=-1.0; expected a finite positive number",
+            lambda b: _train_concepts(b, lr=-1.0)),
+        api("concept training with 0 steps", r"steps=0; expected a positive whole number",
+            lambda b: _train_concepts(b, steps=0)),
+        api("a coupling fit with lr = inf", r"lr=inf; expected a finite positive number",
+            lambda b: _fit_coupling(b, lr=INF)),
+        api("a coupling fit with batch_size = 0", r"batch_size=0; expected a positive whole number",
+            lambda b: _fit_coupling(b, batch_size=0)),
     ]
+
+
+def _train_concepts(bench, **settings):
+    from ..concepts import train_concepts
+
+    return train_concepts(bench.gen, None, [], progress=False, **settings)  # refused before the cache is read
+
+
+def _fit_coupling(bench, **settings):
+    from ..coupling import fit_coupling
+
+    return fit_coupling(None, bench.gen, None, progress=False, **settings)  # refused before the data is read
 
 
 def _sweep(bench, phis):
