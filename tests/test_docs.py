@@ -125,3 +125,14 @@ def test_every_page_is_in_the_site_navigation():
             assert f": {rel}" in nav, f"{rel} is not in mkdocs.yml's nav"
     for notebook in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "tutorials").glob("*.ipynb")]:
         assert f"{notebook.parent.name}/{notebook.name}" in nav, f"{notebook.name} is not in mkdocs.yml's nav"
+
+
+def test_the_site_executes_the_notebooks_and_fails_on_an_error():
+    """Readable without running: each notebook's page shows its outputs, and a notebook that errors fails the build
+    rather than publishing a page with a traceback."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text())
+    jupyter = next(p["mkdocs-jupyter"] for p in config["plugins"] if isinstance(p, dict) and "mkdocs-jupyter" in p)
+    assert jupyter["execute"] is True and jupyter["allow_errors"] is False, jupyter
+    assert '"docs,text,notebooks"' in (ROOT / "Makefile").read_text()  # what executing the toy world needs
