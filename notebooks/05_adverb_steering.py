@@ -157,14 +157,14 @@ show_videos({f"φ = {phi:g}": videos[phi][0] for phi in (-1.0, 0.0, 1.0, 1.5)})
 # %%
 windows = {"unsteered": None, "every step": None, "first 30 %": (0.0, 0.3), "middle 40 %": (0.3, 0.7),
            "last 30 %": (0.7, 1.0)}
-rows = {}
+rows, window_travel = {}, {}
 for name, window in windows.items():
     phi = 0.0 if name == "unsteered" else 1.5
     rows[name] = [steer(gen, c, {PAIR: phi}, concepts=bank, seed=SEED, window=window).video for c in captions[:2]]
-    print(f"{name:11s} travel {np.nanmean([travel(v) for v in rows[name]]):.3f}   "
+    window_travel[name] = np.nanmean([travel(v) for v in rows[name]])
+    print(f"{name:11s} travel {window_travel[name]:.3f}   "
           f"P(quickly) {np.mean(p_quickly(rows[name], captions[:2])):.3f}")
 show_videos({name: runs[0] for name, runs in rows.items()})
-window_travel = {name: np.nanmean([travel(v) for v in rows[name]]) for name in windows}
 if tier.is_toy:  # the next paragraph's claim: of the three windows, the middle one moves the object most
     assert window_travel["middle 40 %"] > max(window_travel["first 30 %"], window_travel["last 30 %"]), window_travel
 

@@ -218,17 +218,16 @@ class CouplingResult:
 
     @classmethod
     def _from_parts(cls, tensors, header, source, *, vlm, generator, device) -> "CouplingResult":
+        import torch
+
         from .networks import Coupling
 
-        # files written before Φ_Ω1 had a choice of architecture hold the dense mixer
         if not isinstance(header.get("config"), dict) or not isinstance(header.get("meta", {}), dict):
             raise ValueError(f"{source}: the header has no 'config' mapping; the file is damaged — refit with `l2vkit fit`")
-        try:
+        try:  # files written before Φ_Ω1 had a choice of architecture hold the dense mixer
             config = CouplingConfig(**{"architecture": "dense", **header["config"]})
         except (TypeError, ValueError) as err:
             raise ValueError(f"{source}: its header's {err}") from None
-        import torch
-
         broken = sorted(name for name, t in tensors.items() if t.is_floating_point() and not torch.isfinite(t).all())
         if broken:
             raise ValueError(f"{source}: weight(s) {', '.join(broken[:3])}{' …' if len(broken) > 3 else ''} hold NaN "

@@ -253,7 +253,8 @@ def _artifact_cases() -> list[Case]:
     return [
         bank("bank: red→blue's source word edited to 'green'", r"differ from what was saved", "green.safetensors",
              header=_edit_pair("source", "green")),
-        bank("bank: a pair's family 'bogus'", r"differ from what was saved", "family.safetensors", header=_edit_pair("family", "bogus")),
+        bank("bank: a pair's family 'bogus'", r"differ from what was saved", "family.safetensors",
+             header=_edit_pair("family", "bogus")),
         bank("bank: an empty source word", r"field 'source' is missing or not a word", "empty.safetensors",
              header=_edit_pair("source", "")),
         bank("bank: 'pairs' a list", r"no 'pairs' mapping", "list.safetensors", header=lambda h: {**h, "pairs": []}),

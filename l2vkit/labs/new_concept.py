@@ -73,8 +73,9 @@ def check_judge(fn: Callable) -> bool:
             raise CheckFailed("return a dict with keys 'flip_rate' and 'preservation_rate'")
         ref = ground_truth_scores(sources, "colour", "blue", measured)
         # the two plausible misreadings of the definitions, each with its own hint
-        changed = [sum(m.colour != s.colour for m, s in zip(measured[phi], sources)) / 4 for phi in sorted(measured)]
-        identical = [sum(m == s for m, s in zip(measured[phi], sources)) / 4 for phi in sorted(measured)]
+        seeds = len(sources)
+        changed = [sum(m.colour != s.colour for m, s in zip(measured[phi], sources)) / seeds for phi in sorted(measured)]
+        identical = [sum(m == s for m, s in zip(measured[phi], sources)) / seeds for phi in sorted(measured)]
         for key, want in (("flip_rate", ref.flip_rate), ("preservation_rate", ref.preservation_rate)):
             values = [float(v) for v in got[key]]
             if len(values) == len(want) and np.allclose(values, want):
