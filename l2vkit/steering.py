@@ -138,11 +138,21 @@ def _check_window(window, steps: int):
         raise ValueError(f"window={window!r}; expected (start, end) as fractions of the sampling steps in [0, 1]") from None
     if not (0 <= start <= 1 and 0 <= end <= 1):
         raise ValueError(f"window={window!r}; start and end are fractions of the sampling steps in [0, 1]")
-    active = [i for i in range(steps) if start <= i / steps < end]
-    if not active:
+    if not steps_in_window((start, end), steps):
         raise ValueError(f"window={window!r} contains none of the {steps} sampling steps (step i is in it when "
                          "start ≤ i/steps < end); widen it")
     return (start, end)
+
+
+def steps_in_window(window, steps: int) -> list[int]:
+    """The sampling steps a window (start, end) covers: step i (counted from 0) when start ≤ i/steps < end, so
+    windows that meet, like (0, 0.3) and (0.3, 0.7), share no step.
+
+    >>> steps_in_window((0.3, 0.7), 10)
+    [3, 4, 5, 6]
+    """
+    start, end = window
+    return [i for i in range(steps) if start <= i / steps < end]
 
 
 def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
@@ -166,16 +176,29 @@ def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
     if mask.size == latent_frames:
         out = mask
     elif mask.size == frames:
-        ratio = (frames - 1) / max(latent_frames - 1, 1)
-        out = np.zeros(latent_frames, dtype=bool)
-        for f in range(latent_frames):
-            lo, hi = (0, 0) if f == 0 else (int(np.floor(ratio * (f - 1))) + 1, int(round(ratio * f)))
-            out[f] = mask[lo:hi + 1].any()
+        out = video_to_latent_frame_mask(mask, latent_frames)
     else:
         raise ValueError(f"frame_mask has {mask.size} entries; expected one per video frame ({frames}) or per latent "
                          f"frame ({latent_frames})")
     if not out.any():
         raise ValueError("frame_mask selects no frame; steer at least one")
+    return out
+
+
+def video_to_latent_frame_mask(mask, latent_frames: int) -> np.ndarray:
+    """A mask over T video frames → a mask over the F latent frames of a causal video VAE (Wan: T = 4(F − 1) + 1):
+    latent frame 0 decodes to video frame 0 alone, latent frame f ≥ 1 to the next (T − 1)/(F − 1) frames (4f − 3 … 4f for
+    Wan); a latent frame is steered when any of its video frames is.
+
+    >>> video_to_latent_frame_mask([False] * 4 + [True] + [False] * 4, 3).tolist()
+    [False, True, False]
+    """
+    mask = np.asarray(mask, dtype=bool).ravel()
+    ratio = (mask.size - 1) / max(latent_frames - 1, 1)
+    out = np.zeros(latent_frames, dtype=bool)
+    for f in range(latent_frames):
+        lo, hi = (0, 0) if f == 0 else (int(np.floor(ratio * (f - 1))) + 1, int(round(ratio * f)))
+        out[f] = mask[lo:hi + 1].any()
     return out
 
 
@@ -340,8 +363,8 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         steered = steered_condition(base, strengths, concepts)
         schedule = None
         if window is not None:
-            start, end = window
-            schedule = lambda i, t, s=steered, b=base: s if start <= i / steps < end else b  # noqa: E731
+            active = set(steps_in_window(window, steps))
+            schedule = lambda i, t, s=steered, b=base: s if i in active else b  # noqa: E731
         run = generator.sample(base if schedule is not None else steered, steps=steps, guidance=guidance, seed=seed,
                                condition_schedule=schedule, latents_hook=hook, output="frames",
                                callback_on_step_end=callback_on_step_end,

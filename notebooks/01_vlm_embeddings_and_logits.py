@@ -10,6 +10,14 @@
 # language model reads in place of placeholder tokens. Its **language model** turns z_Ω plus a caption prefix into a
 # next-token distribution ω. L2V needs both halves separately: later, the coupling Φ will produce z_Ω directly from
 # a generator's latents, so the VLM must accept visual tokens *from outside*.
+#
+# **Learning objectives.** After this notebook you can
+# - get a VLM's visual tokens z_Ω for a video and caption it;
+# - read the next-token probabilities of a caption slot, and turn the candidates' into ω (exercise 1);
+# - feed visual tokens from outside, as the coupling Φ will, and take gradients back to the pixels.
+#
+# The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
+# mistake) sit inside the sections they belong to; each has a folded hint and solution.
 
 # %%
 # Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
@@ -75,6 +83,37 @@ colours = list(tw.ATTRIBUTE_VALUES["colour"])
 probs = vlm.token_probs(z, prompt, colours)
 for word, p in probs.as_dict().items():
     print(f"{word:8s} {p:.3f}")
+
+# %% [markdown]
+# ### Exercise 1 · ω from the candidates' probabilities
+# `probs.candidates` holds P(word | prompt, video) for each candidate word: a (B, K) tensor whose rows sum to less
+# than 1, since the rest of the vocabulary takes the remainder. Write `renormalise(candidates)` that returns ω, the
+# distribution over the K words alone (what `probs.renormalised` holds), which Δω compares between two readings.
+#
+# <details><summary>Hint</summary>
+#
+# Keep the ratios between the words and make each row sum to 1. Which axis holds the words?
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# def renormalise(candidates):
+#     return candidates / candidates.sum(dim=-1, keepdim=True)
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def renormalise(candidates):
+    """(B, K) probabilities of the candidate words → ω: each row sums to 1."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_renormalise(renormalise);
 
 # %% [markdown]
 # ## 4. Visual tokens from outside

@@ -11,6 +11,14 @@
 # π_Ξ (the pipeline's `prompt_embeds`) as condition, the network G predicts v = G(z_σ, π, σ), and the sampler steps
 # z ← z + (σ_next − σ)·v from pure noise (σ = 1) to a latent (σ = 0) that the VAE decoder D_Ξ turns into frames.
 # L2V steers exactly here: it changes π step by step.
+#
+# **Learning objectives.** After this notebook you can
+# - encode a caption into the generator's condition π_Ξ and sample a video from it;
+# - turn a velocity into the clean-latent estimate x̂0 and take one Euler step (exercises 1 and 2);
+# - measure Δv for a one-word edit and change π during sampling — the hooks steering uses.
+#
+# The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
+# mistake) sit inside the sections they belong to; each has a folded hint and solution.
 
 # %%
 # Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
@@ -80,6 +88,67 @@ for k in (0, STEPS // 4, STEPS // 2, STEPS - 1):
         v = gen.velocity(z, pi, timesteps[k])
     estimates[f"step {k} (σ={float(sigmas[k]):.2f})"] = gen.decode(gen.x0_estimate(z, v, sigmas[k]))[0]
 show_videos(estimates)
+
+# %% [markdown]
+# ### Exercise 1 · the clean-latent estimate x̂0
+# Under flow matching a noisy latent is z_σ = (1 − σ)·x0 + σ·ε and the network predicts v = ε − x0. Derive x0
+# from z_σ, v and σ, and write it as `x0_estimate(z, v, sigma)` (the library's `gen.x0_estimate`).
+#
+# <details><summary>Hint</summary>
+#
+# Substitute ε = v + x0 into z_σ and solve for x0. Check the ends: at σ = 0 the latent is already clean.
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# def x0_estimate(z, v, sigma):
+#     return z - sigma * v
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def x0_estimate(z, v, sigma):
+    """z_σ, the velocity v and the noise level σ → x̂0."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_x0_estimate(x0_estimate);
+
+# %% [markdown]
+# ### Exercise 2 · one Euler step of the sampler
+# The sampler walks σ from 1 (noise) down to 0 (a clean latent) on the grid `gen.sigmas(STEPS)`. Write
+# `euler_step(z, v, sigma, sigma_next)`: one explicit Euler step of dz/dσ = v from σ to σ_next (what diffusers'
+# `FlowMatchEulerDiscreteScheduler.step` computes).
+#
+# <details><summary>Hint</summary>
+#
+# dz/dσ = v, and the step in σ is σ_next − σ. Is that number positive or negative while sampling?
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# def euler_step(z, v, sigma, sigma_next):
+#     return z + (sigma_next - sigma) * v
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def euler_step(z, v, sigma, sigma_next):
+    """z at σ → z at σ_next, one Euler step along the velocity v."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_euler_step(euler_step);
 
 # %% [markdown]
 # ## 4. Δv: how the velocity changes when one word changes

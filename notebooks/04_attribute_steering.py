@@ -16,6 +16,14 @@
 # **Steering** samples with the condition π⁻ + φ·q_o: φ is the strength of the desired logit change (φ = 0 gives
 # exactly the unsteered video). Here we sweep φ for the three object-attribute pairs, look at the videos, read them
 # back with the VLM, and score them against the toy world's ground truth: did the slot change, and *only* the slot?
+#
+# **Learning objectives.** After this notebook you can
+# - steer a caption with π⁻ + φ·q_o (exercise 1) and sweep φ for colour, shape and size;
+# - read steered videos back with the VLM and compare its reading with what the pixels show;
+# - score steering against ground truth (flip, preservation, monotonicity) and say what "preserved" does not cover.
+#
+# The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
+# mistake) sit inside the sections they belong to; each has a folded hint and solution.
 
 # %%
 # Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
@@ -38,11 +46,14 @@ except ImportError:
 # shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
 # (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
 # away); "a100-80g" for one 80 GB GPU.
+from l2vkit.labs import fast_mode
+
 TIER = "toy"
 SEED = 0
 PAIRS = ("red->blue", "circle->square", "small->large")
 PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
-SEEDS = range(4)  # ground-truth seeds per pair (the benchmark in l2vkit.toyworld.steering_eval uses 50)
+FAST = fast_mode()  # fast lab mode ($L2VKIT_FAST=1, or write True): 2 ground-truth seeds instead of 4
+SEEDS = range(2 if FAST else 4)  # ground-truth seeds per pair (the benchmark in l2vkit.toyworld.steering_eval uses 50)
 
 # %% [markdown]
 # ## 1. Models, coupling Φ and the concept bank
@@ -83,6 +94,37 @@ else:
 print("concepts:", ", ".join(bank.pairs))
 print("q shape:", tuple(bank[PAIRS[0]].shape), "= the shape of π_Ξ (tokens × width)")
 print("‖q‖:", {name: round(float(bank[name].norm()), 2) for name in PAIRS})
+
+# %% [markdown]
+# ### Exercise 1 · the steered condition
+# Steering samples with the condition π⁻ + φ·q_o. `base` holds the caption's condition embeddings (B, L, E) and
+# `q` a trained concept vector (L, E) — `bank["red->blue"]`. Write `steered(base, q, phi)` (what
+# `l2vkit.steering.steered_condition` does for one concept).
+#
+# <details><summary>Hint</summary>
+#
+# Only the concept is scaled. Broadcasting adds q to every caption of the batch. Should q be normalised?
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# def steered(base, q, phi):
+#     return base + phi * q
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def steered(base, q, phi):
+    """π⁻ (B, L, E), a concept vector q (L, E) and a strength φ → the steered condition."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_steered_condition(steered);
 
 # %% [markdown]
 # ## 2. A colour sweep

@@ -15,6 +15,14 @@
 # object's centre per frame), next to the VLM's probability of *quickly*. Negative φ asks for the opposite direction
 # in condition space: is "less quick than slow" slower still? Finally we inject q only in a window of sampling steps
 # to see *when* motion is decided.
+#
+# **Learning objectives.** After this notebook you can
+# - steer an adverb and measure it from the pixels (the object's travel) next to the VLM's reading;
+# - find where the VLM's reading crosses to the target word along φ;
+# - restrict steering to a window of sampling steps (exercise 1) and find when motion is decided.
+#
+# The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
+# mistake) sit inside the sections they belong to; each has a folded hint and solution.
 
 # %%
 # Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
@@ -37,11 +45,14 @@ except ImportError:
 # shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
 # (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
 # away); "a100-80g" for one 80 GB GPU.
+from l2vkit.labs import fast_mode
+
 TIER = "toy"
 SEED = 0
 PAIR = "slowly->quickly"
 PHIS = (-1.0, -0.5, 0.0, 0.5, 1.0, 1.5)
-SEEDS = range(4)
+FAST = fast_mode()  # fast lab mode ($L2VKIT_FAST=1, or write True): 2 seeds instead of 4
+SEEDS = range(2 if FAST else 4)
 
 # %% [markdown]
 # ## 1. Models, coupling Φ and the concept bank
@@ -172,6 +183,37 @@ if tier.is_toy:  # the next paragraph's claim: of the three windows, the middle 
 # On the toy generator the middle of the trajectory carries most of the change: the first steps have not yet placed
 # the object, the last ones only sharpen it. The same experiment on a real generator is a cheap way to find the
 # window in which a concept acts — and the window in which it does least collateral damage.
+
+# %% [markdown]
+# ### Exercise 1 · which steps does a window steer?
+# `window=(start, end)` steers sampling step i (counted from 0) when start ≤ i/steps < end. Write
+# `window_steps(steps, start, end)` that lists those steps — e.g. which of this notebook's sampling steps the
+# "middle 40 %" window above steered (`window_steps(gen.steps, 0.3, 0.7)` once it passes).
+#
+# <details><summary>Hint</summary>
+#
+# Loop over i in range(steps). Windows that meet, like (0, 0.3) and (0.3, 0.7), must share no step.
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# def window_steps(steps, start, end):
+#     return [i for i in range(steps) if start <= i / steps < end]
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def window_steps(steps, start, end):
+    """The sampling steps (from 0) that the window (start, end) covers."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_window_steps(window_steps);
 
 # %% [markdown]
 # ## 5. The VLM's view of both paths

@@ -15,6 +15,14 @@
 # some sampling steps: the early, noisy steps decide coarse layout (the scene), the late ones details. A **frame mask**
 # steers only some frames: the other latent frames are kept on the unsteered trajectory, so the video can change
 # part-way through.
+#
+# **Learning objectives.** After this notebook you can
+# - steer scenes and add two concepts at once (π⁻ + Σ φ_k q_k), checking each by ground truth;
+# - confine steering to a window of sampling steps;
+# - confine it to some frames, and map a video-frame mask to the latent frames it steers (exercise 1).
+#
+# The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
+# mistake) sit inside the sections they belong to; each has a folded hint and solution.
 
 # %%
 # Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
@@ -183,6 +191,42 @@ per_frame = [reads(np.repeat(masked.video[k:k + 1], 9, axis=0), caption, ["deser
              for k in range(9)]
 print("P(snow) of each frame held still:", [round(p, 2) for p in per_frame])
 # Only the frames of the steered latent frame turn to snow; the first frames follow the unsteered trajectory exactly.
+
+# %% [markdown]
+# ### Exercise 1 · from video frames to latent frames
+# A frame mask acts on latent frames. Wan's causal VAE (and the toy generator's) encodes T = 4(F − 1) + 1 video
+# frames into F latent frames: frame 0 alone into latent frame 0, then frames 4f − 3 … 4f into latent frame f. A
+# latent frame is steered when any of its video frames is. Write `latent_frames(frame_mask, count)`: T
+# booleans → F = `count` booleans (above, 9 frames → 3: `masked.frame_mask`).
+#
+# <details><summary>Hint</summary>
+#
+# Treat latent frame 0 on its own; for f ≥ 1 slice `frame_mask[4 * f - 3 : 4 * f + 1]`.
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# import numpy as np
+#
+#
+# def latent_frames(frame_mask, count):
+#     mask = np.asarray(frame_mask, dtype=bool)
+#     return np.array([mask[0]] + [mask[4 * f - 3:4 * f + 1].any() for f in range(1, count)])
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def latent_frames(frame_mask, count):
+    """T = 4(F − 1) + 1 video-frame booleans → F latent-frame booleans (steer when any of its frames is)."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_latent_frames(latent_frames);
 
 # %% [markdown]
 # ## What to try next

@@ -17,6 +17,14 @@
 # - **unweighted Δv**: a concept trained with Δω ≡ 1 (no VLM in the loop), when its bank is available;
 # - **LEAPS-style**: optimise the latent to raise the target word's probability read through Φ and the VLM
 #   (activation maximisation, with a smoothness prior).
+#
+# **Learning objectives.** After this notebook you can
+# - score steering and three baselines by ground truth (flip, preservation) per concept family;
+# - compute the monotonicity column, Spearman's ρ over φ (exercise 1), and plot curves over φ;
+# - read model-based metrics (Fréchet distance, alignment Δ, caption metrics) where no ground truth exists.
+#
+# The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
+# mistake) sit inside the sections they belong to; each has a folded hint and solution.
 
 # %%
 # Set-up: installs l2vkit only when it is missing, from $L2VKIT_SOURCE if set (a git URL of a fork, a wheel, or a
@@ -39,11 +47,14 @@ except ImportError:
 # shipped toy checkpoints on a CPU; "colab-t4" = Wan2.1-T2V-1.3B + Qwen2.5-VL-3B sized for a free Colab T4
 # (`l2vkit plan --tier colab-t4` prints every stage's memory; `get_tier("colab-t4").gives_up` what it trades
 # away); "a100-80g" for one 80 GB GPU.
+from l2vkit.labs import fast_mode
+
 TIER = "toy"
 SEED = 0
 PAIRS = ("red->blue", "slowly->quickly", "desert->snow")  # one per family: attribute, action, scene
-SEEDS = range(4)  # ground-truth seeds per pair (the benchmark uses 50)
-VIDEOS = 8  # videos per method for the model-based metrics
+FAST = fast_mode()  # fast lab mode ($L2VKIT_FAST=1, or write True): half the seeds and videos
+SEEDS = range(2 if FAST else 4)  # ground-truth seeds per pair (the benchmark uses 50)
+VIDEOS = 4 if FAST else 8  # videos per method for the model-based metrics
 
 # %% [markdown]
 # ## 1. Models, coupling Φ and the concept bank
@@ -141,6 +152,43 @@ fig
 
 # %%
 curves_over_phi_plotly(phis, flip_curves, ylabel="flip rate", title="flip rate over φ", ylim=(-0.03, 1.03))
+
+# %% [markdown]
+# ### Exercise 1 · monotonicity: Spearman's ρ
+# The tables' *monotonicity* is Spearman's ρ between φ and a seed's series (e.g. P(target) at each φ), averaged
+# over seeds. Write `spearman(phis, values)` for one series: Pearson's correlation of the ranks, tied values
+# sharing their average rank, and `nan` for a constant series (the library leaves such seeds out of the mean).
+#
+# <details><summary>Hint</summary>
+#
+# `scipy.stats.rankdata` averages ties; `numpy.corrcoef` correlates. Why not correlate the raw values?
+#
+# </details>
+# <details><summary>Solution</summary>
+#
+# ```python
+# import numpy as np
+# from scipy.stats import rankdata
+#
+#
+# def spearman(phis, values):
+#     if np.ptp(values) == 0:
+#         return float("nan")
+#     return float(np.corrcoef(rankdata(phis), rankdata(values))[0, 1])
+# ```
+#
+# </details>
+
+# %%
+from l2vkit import labs
+
+
+def spearman(phis, values):
+    """Spearman's ρ between φ and one series; nan when the series is constant."""
+    raise NotImplementedError  # replace with your code
+
+
+labs.check_spearman(spearman);
 
 # %% [markdown]
 # ## 4. Model-based metrics

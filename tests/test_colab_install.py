@@ -2,33 +2,18 @@
 as installed (requirements/colab-runtime*.txt, from googlecolab/backend-info), would only add packages — and, where
 the runtime's transformers is older than 5.18 (which reads the toy VLM wrongly), upgrade transformers and the hub and
 tokenizer packages it needs."""
-import socket
-
 import pytest
 from packaging.version import Version
 
 from l2vkit.dev import colab_install as ci
 from l2vkit.toyworld.preset import MIN_TRANSFORMERS
 
-#: What the issue names as Colab's stack: none of these may be installed or replaced by l2vkit[colab].
-COLAB_STACK = ("torch", "torchvision", "numpy", "transformers", "tokenizers", "huggingface-hub", "accelerate",
-               "matplotlib", "ipywidgets", "plotly", "pillow")
-
-
-def _pypi_reachable() -> bool:
-    try:
-        socket.create_connection(("pypi.org", 443), timeout=5).close()
-        return True
-    except OSError:
-        return False
-
-
 @pytest.mark.unit
 @pytest.mark.parametrize("path", ci.RUNTIMES, ids=lambda p: p.name)
 def test_recorded_runtimes_name_colabs_stack(path):
     runtime = ci.read_runtime(path)
     assert runtime.python in ("3.12", "3.13")
-    missing = [name for name in COLAB_STACK if name not in runtime.pins]
+    missing = [name for name in ci.COLAB_STACK if name not in runtime.pins]
     assert not missing, f"{path.name} lacks {missing}"
     assert "+" not in runtime.pins["torch"]  # local labels (+cu128) are not on PyPI
 
@@ -43,7 +28,7 @@ def test_runtime_file_without_python_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
-    if not _pypi_reachable():
+    if not ci.pypi_reachable():
         pytest.skip("PyPI unreachable: the dry run reads package metadata from it")
     return ci.local_wheel(tmp_path_factory.mktemp("wheel"))
 
@@ -58,12 +43,12 @@ def test_colab_install_replaces_nothing(wheel, path, tmp_path):
         print(result.summary())
         assert ci.unexpected_replacements(result, runtime) == [], result.summary()
         replaced = {name for name, *_ in result.replaced}
-        assert not replaced & (set(COLAB_STACK) - ci.TRANSFORMERS_UPGRADE), result.summary()
+        assert not replaced & (set(ci.COLAB_STACK) - ci.TRANSFORMERS_UPGRADE), result.summary()
         # the one exception, where it applies: transformers older than the toy VLM needs is upgraded
         old = Version(runtime.pins["transformers"]) < Version(MIN_TRANSFORMERS)
         assert ("transformers" in replaced) == old, result.summary()
         assert "l2vkit" in dict(result.new)
-        assert not set(dict(result.new)) & set(COLAB_STACK)
+        assert not set(dict(result.new)) & set(ci.COLAB_STACK)
     if path.name == "colab-runtime.txt":
         # the check can fail: the bound the colab extra had before (ipywidgets>=8) replaces Colab's 7.7.1 (and with
         # it the widget front-ends Colab ships)

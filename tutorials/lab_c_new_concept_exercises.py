@@ -41,10 +41,14 @@ except ImportError:
 
 # %%
 # Config: the only cell to change. "toy" = the shipped toy checkpoints; Hugging Face ids need a GPU runtime.
+from l2vkit.labs import fast_mode
+
 VLM_ID = "toy"
 GENERATOR_ID = "toy"
 SEED = 0
-SEEDS = range(6)  # evaluation seeds (one random caption each); more seeds, tighter numbers
+FAST = fast_mode()  # fast lab mode ($L2VKIT_FAST=1, or write True): 3 seeds, not 6; 60 training steps, not 150
+SEEDS = range(3 if FAST else 6)  # evaluation seeds (one random caption each); more seeds, tighter numbers
+TRAIN_STEPS = 60 if FAST else 150  # training steps of your concept (exercise 2)
 
 # %%
 # %matplotlib inline
@@ -115,12 +119,12 @@ else:
 # 1. `build_concept_cache(gen, vlm, coupling, [pair], captions=toy_captions, samples_per_pair=8,
 #    timesteps_per_sample=8, seed=SEED, progress=False)` samples π⁻ trajectories of random toy captions with the
 #    source word and caches, at several steps of each, z_t, t, G(z_t, π⁻, t), Δv and Δω (Hellinger);
-# 2. `train_concepts(gen, cache, [pair], steps=150, lr=1e-2, batch_per_pair=16, seed=SEED, progress=False)` then
-#    fits q_o by the loss above and returns a `ConceptBank`.
+# 2. `train_concepts(gen, cache, [pair], steps=TRAIN_STEPS, lr=1e-2, batch_per_pair=16, seed=SEED,
+#    progress=False)` then fits q_o by the loss above and returns a `ConceptBank`.
 #
-# These sizes (8 captions × 8 timesteps, 150 steps at lr 1e-2) train in well under a minute on a CPU; the shipped
-# bank used 64 captions × 10 timesteps and 3,000 steps at lr 1e-3 with 8 samples per pair per step (its provenance:
-# `toyworld.load_concepts().meta`).
+# These sizes (8 captions × 8 timesteps, 150 steps at lr 1e-2; 60 steps in the fast lab mode) train in well under a
+# minute on a CPU; the shipped bank used 64 captions × 10 timesteps and 3,000 steps at lr 1e-3 with 8 samples per
+# pair per step (its provenance: `toyworld.load_concepts().meta`).
 
 # %%
 def train_my_concept(pair: ContrastPair):

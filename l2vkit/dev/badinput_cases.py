@@ -153,7 +153,15 @@ def _api_cases() -> list[Case]:
             lambda b: _fit_coupling(b, lr=INF)),
         api("a coupling fit with batch_size = 0", r"batch_size=0; expected a positive whole number",
             lambda b: _fit_coupling(b, batch_size=0)),
+        api("L2VKIT_FAST = 'maybe' (the fast lab mode's switch)", r"L2VKIT_FAST='maybe' is neither on",
+            lambda b: _fast_mode({"L2VKIT_FAST": "maybe"})),
     ]
+
+
+def _fast_mode(environ):
+    from ..labs import fast_mode
+
+    return fast_mode(environ)
 
 
 def _train_concepts(bench, **settings):

@@ -27,9 +27,23 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNTIMES = sorted((ROOT / "requirements").glob("colab-runtime*.txt"))
+#: Colab's stack: none of these may be installed or replaced by l2vkit[colab] (bar TRANSFORMERS_UPGRADE's exception).
+COLAB_STACK = ("torch", "torchvision", "numpy", "transformers", "tokenizers", "huggingface-hub", "accelerate",
+               "matplotlib", "ipywidgets", "plotly", "pillow")
 #: Colab's machines are x86_64 Linux; pip picks wheels for these tags.
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "linux_x86_64", "any")
 _NEVER_STUBBED = {"pip", "setuptools", "wheel"}  # the stub environment's own pip must keep working
+
+
+def pypi_reachable() -> bool:
+    """Whether PyPI answers: the dry run and the rehearsal read package metadata from it."""
+    import socket
+
+    try:
+        socket.create_connection(("pypi.org", 443), timeout=5).close()
+        return True
+    except OSError:
+        return False
 
 
 def canonical(name: str) -> str:
