@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
+from .steering_controls import (PHI_LIMIT, _check_window, _latent_frame_mask, _warn_if_widened,  # noqa: F401
+                                latent_to_video_frame_mask, outside_range, steps_in_window,
+                                video_to_latent_frame_mask, warn_outside_ranges)
+
 if TYPE_CHECKING:
     import torch
 
-PHI_LIMIT = 2.0
 #: φ beyond this is refused: 50× the range concepts act in, and φ·Δ of larger values overflows half precision.
 PHI_MAX = 100.0
 DEFAULT_PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -49,6 +52,12 @@ class SteeringResult:
         The steered window (start, end) as fractions of the sampling steps; ``None`` when every step was steered.
     frame_mask : list of bool, optional
         The steered latent frames (one per latent frame); ``None`` when every frame was steered.
+    steered_frames : list of bool, optional
+        The video frames that show the steered sample (one per video frame): every frame of a steered latent frame.
+        The others are the unsteered video's own frames. ``None`` when every frame was steered.
+    outside_range : list of bool, optional
+        Per setting, whether any φ lies outside its pair's strength range (:func:`outside_range`); plots and
+        players mark those settings with ⚠.
     provenance : dict
         The software that produced the result (:func:`l2vkit.provenance.provenance`) with the generator's
         identity, seed, steps, guidance and the concept bank's creation time.
@@ -65,6 +74,8 @@ class SteeringResult:
     window: tuple | None
     frame_mask: list | None
     provenance: dict
+    steered_frames: list | None = None
+    outside_range: list | None = None
 
     @property
     def video(self) -> np.ndarray:
@@ -91,7 +102,7 @@ class SteeringResult:
         """A frame grid: one row per setting, ``frames`` as columns. Returns ``(fig, ax)``."""
         from .video import contact_sheet
 
-        fig, axes = contact_sheet({_label(s): v for s, v in zip(self.settings, self.videos)}, frames=frames,
+        fig, axes = contact_sheet({self._label(k): v for k, v in enumerate(self.videos)}, frames=frames,
                                   title=self.caption)
         if show:
             from .figures import show_figure
@@ -103,11 +114,11 @@ class SteeringResult:
         """Play the videos side by side in a notebook (mediapy)."""
         from .video import show_videos
 
-        return show_videos({_label(s): v for s, v in zip(self.settings, self.videos)}, **kwargs)
+        return show_videos({self._label(k): v for k, v in enumerate(self.videos)}, **kwargs)
 
-
-def _label(setting: Mapping[str, float]) -> str:
-    return ", ".join(f"{k} φ={v:g}" for k, v in setting.items()) or "unsteered"
+    def _label(self, k: int) -> str:
+        mark = " ⚠" if self.outside_range and self.outside_range[k] else ""
+        return (", ".join(f"{n} φ={v:g}" for n, v in self.settings[k].items()) or "unsteered") + mark
 
 
 def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, float]:
@@ -122,83 +133,7 @@ def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, floa
         if not np.isfinite(phi) or abs(phi) > PHI_MAX:  # float64-finite is not enough: 1e39 overflows float32
             raise ValueError(f"φ for {name!r} is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] "
                              f"(concepts act in [−{PHI_LIMIT:g}, {PHI_LIMIT:g}])")
-        if abs(phi) > PHI_LIMIT:
-            warnings.warn(f"φ={phi:g} for {name!r} is outside [−{PHI_LIMIT:g}, {PHI_LIMIT:g}], where concepts were "
-                          "trained to act; expect artefacts", UserWarning, stacklevel=3)
         out[name] = phi
-    return out
-
-
-def _check_window(window, steps: int):
-    if window is None:
-        return None
-    try:
-        start, end = (float(x) for x in window)
-    except (TypeError, ValueError):
-        raise ValueError(f"window={window!r}; expected (start, end) as fractions of the sampling steps in [0, 1]") from None
-    if not (0 <= start <= 1 and 0 <= end <= 1):
-        raise ValueError(f"window={window!r}; start and end are fractions of the sampling steps in [0, 1]")
-    if not steps_in_window((start, end), steps):
-        raise ValueError(f"window={window!r} contains none of the {steps} sampling steps (step i is in it when "
-                         "start ≤ i/steps < end); widen it")
-    return (start, end)
-
-
-def steps_in_window(window, steps: int) -> list[int]:
-    """The sampling steps a window (start, end) covers: step i (counted from 0) when start ≤ i/steps < end, so
-    windows that meet, like (0, 0.3) and (0.3, 0.7), share no step.
-
-    >>> steps_in_window((0.3, 0.7), 10)
-    [3, 4, 5, 6]
-    """
-    start, end = window
-    return [i for i in range(steps) if start <= i / steps < end]
-
-
-def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
-    """A video-frame mask (T,) or latent-frame mask (F,) of booleans, or video frame numbers → latent-frame mask
-    (F,): a latent frame is steered when any video frame it decodes to is."""
-    latent_frames = generator.latent_shape(frames, generator.height, generator.width)[1]
-    if frame_mask is not None and frame_indices is not None:
-        raise ValueError("give frame_mask (booleans) or frame_indices (frame numbers), not both")
-    if frame_indices is not None:
-        numbers = np.asarray(frame_indices).ravel()
-        if numbers.size == 0 or numbers.dtype.kind not in "iu" or numbers.min() < 0 or numbers.max() >= frames:
-            raise ValueError(f"frame_indices={list(frame_indices)!r}: give whole frame numbers from 0 to {frames - 1}")
-        frame_mask = np.zeros(frames, dtype=bool)
-        frame_mask[numbers] = True
-    mask = np.asarray(frame_mask)
-    if mask.dtype != bool:  # [0, 4, 8] (frame numbers) must not pass as a mask, nor NaN as True
-        raise ValueError(f"frame_mask must hold booleans (True: steer that frame), one per video frame ({frames}) or "
-                         f"latent frame ({latent_frames}); got {mask.dtype} values {mask.ravel()[:6].tolist()} — "
-                         "to name frames by number, use frame_indices=[...]")
-    mask = mask.ravel()
-    if mask.size == latent_frames:
-        out = mask
-    elif mask.size == frames:
-        out = video_to_latent_frame_mask(mask, latent_frames)
-    else:
-        raise ValueError(f"frame_mask has {mask.size} entries; expected one per video frame ({frames}) or per latent "
-                         f"frame ({latent_frames})")
-    if not out.any():
-        raise ValueError("frame_mask selects no frame; steer at least one")
-    return out
-
-
-def video_to_latent_frame_mask(mask, latent_frames: int) -> np.ndarray:
-    """A mask over T video frames → a mask over the F latent frames of a causal video VAE (Wan: T = 4(F − 1) + 1):
-    latent frame 0 decodes to video frame 0 alone, latent frame f ≥ 1 to the next (T − 1)/(F − 1) frames (4f − 3 … 4f for
-    Wan); a latent frame is steered when any of its video frames is.
-
-    >>> video_to_latent_frame_mask([False] * 4 + [True] + [False] * 4, 3).tolist()
-    [False, True, False]
-    """
-    mask = np.asarray(mask, dtype=bool).ravel()
-    ratio = (mask.size - 1) / max(latent_frames - 1, 1)
-    out = np.zeros(latent_frames, dtype=bool)
-    for f in range(latent_frames):
-        lo, hi = (0, 0) if f == 0 else (int(np.floor(ratio * (f - 1))) + 1, int(round(ratio * f)))
-        out[f] = mask[lo:hi + 1].any()
     return out
 
 
@@ -295,7 +230,8 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
     -------
     SteeringResult
         One setting per φ, in the order of ``phis``: ``videos``, final ``latents``, ``probs`` when read, and
-        provenance; ``result.phis`` lists the swept φ.
+        provenance; ``result.phis`` lists the swept φ. A sweep spans φ on purpose, so instead of warning it marks
+        the settings outside a pair's measured strength range: ``result.outside_range`` (and ⚠ in its plots).
 
     Raises
     ------
@@ -317,12 +253,12 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
     if not names:
         raise ValueError("no pair to sweep")
     settings = [{**{n: float(phi) for n in names}, **(others or {})} for phi in phis]
-    return _run(generator, caption, settings, concepts=concepts, seed=seed, **kwargs)
+    return _run(generator, caption, settings, concepts=concepts, seed=seed, warn_range=False, **kwargs)
 
 
 def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=None, window=None, frame_mask=None,
          frame_indices=None, vlm=None, coupling=None, callback_on_step_end=None,
-         callback_on_step_end_tensor_inputs=None) -> SteeringResult:
+         callback_on_step_end_tensor_inputs=None, warn_range: bool = True) -> SteeringResult:
     import torch
 
     from .concepts import slot_prefix, swap_word
@@ -333,6 +269,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         raise ValueError("caption must be a non-empty string")
     concepts.check_generator(generator)
     settings = [_check_strengths(s, concepts) for s in settings]
+    marks = warn_outside_ranges(settings, concepts, warn=warn_range)
     steps = generator.check_steps(steps)
     seed = generator.check_seed(seed)
     window = _check_window(window, steps)
@@ -341,10 +278,13 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         _latent_frame_mask(generator, frame_mask, frames, frame_indices)
     if coupling is not None:
         coupling.check_models(vlm=vlm, generator=generator)
-    reference = None
+    reference = steered_frames = None
     if latent_mask is not None:
-        reference = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
-                                     return_trajectory=True).trajectory
+        unsteered = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
+                                     return_trajectory=True, output="frames")
+        reference = unsteered.trajectory
+        steered_frames = latent_to_video_frame_mask(latent_mask, frames)
+        _warn_if_widened(frame_mask, frame_indices, steered_frames)
     for name in {n for s in settings for n in s}:
         swap_word(concepts.spec(name), caption)  # every pair's source word must be in the caption
     base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
@@ -369,7 +309,12 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
                                condition_schedule=schedule, latents_hook=hook, output="frames",
                                callback_on_step_end=callback_on_step_end,
                                callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs)
-        videos.append(run.frames)
+        video = run.frames
+        if steered_frames is not None:
+            # The VAE decodes causally, so a steered latent frame also tints the frames decoded after it: frames
+            # outside the mask take the unsteered video's own pixels.
+            video = np.where(steered_frames[:, None, None, None], video, unsteered.frames)
+        videos.append(video)
         latents.append(run.latents.cpu())
         if read_spec is not None:
             with torch.no_grad():
@@ -380,6 +325,8 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     return SteeringResult(caption=caption, settings=settings, videos=np.stack(videos), latents=torch.cat(latents),
                           probs=probs or None, words=words, seed=int(seed), steps=steps, window=window,
                           frame_mask=None if latent_mask is None else latent_mask.tolist(),
+                          steered_frames=None if steered_frames is None else steered_frames.tolist(),
+                          outside_range=marks,
                           provenance=provenance(generator=generator_identity(generator), seed=int(seed), steps=steps,
                                                 guidance=generator.guidance if guidance is None else guidance,
                                                 concepts=concepts.meta.get("created")))

@@ -295,8 +295,8 @@ def test_python_m_l2vkit_steer_errors_and_warnings(tmp_path):
                              "--steps", "2", "--out", str(tmp_path)], capture_output=True, text=True)
     assert strong.returncode == 0, strong.stderr
     assert strong.stderr.strip().splitlines() == [
-        "l2vkit steer: warning: φ=2.5 for 'red->blue' is outside [−2, 2], where concepts were trained to act; "
-        "expect artefacts"]
+        "l2vkit steer: warning: φ=2.5 for 'red->blue' is outside its strength range [1, 1], where it kept the other "
+        "attributes in 90% of 20 held-out seeds; expect other attributes to change"]
     assert (tmp_path / "steer.json").exists()
 
 

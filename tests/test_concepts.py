@@ -48,6 +48,19 @@ def test_captions_edit_exactly_the_slot_word():
     assert len(set(caps)) > 1 and all(toyworld.parse_caption(c).colour == "red" for c in caps)
 
 
+@pytest.mark.unit
+def test_the_slot_word_is_found_whatever_its_case_and_punctuation():
+    """The generator's tokenizer reads "Red," as "red": so does the caption editing (issue 26)."""
+    assert swap_word(RED_BLUE, "Red, a circle moves up") == "Blue, a circle moves up"
+    assert swap_word(RED_BLUE, "a circle, (red) moves up") == "a circle, (blue) moves up"
+    assert swap_word(RED_BLUE, "a RED circle") == "a Blue circle"  # a capital first letter is kept, not all caps
+    assert slot_prefix(RED_BLUE, "A small Red circle moves") == "A small"
+    with pytest.raises(ValueError, match="2 times"):
+        swap_word(RED_BLUE, "a red circle, Red!")
+    with pytest.raises(ValueError, match="does not contain"):
+        swap_word(RED_BLUE, "a reddish circle")  # a longer word is not the slot word
+
+
 @pytest.fixture(scope="module")
 def toy():
     vlm, gen = toyworld.load_vlm(), toyworld.load_generator()

@@ -1,4 +1,6 @@
 """Steered sampling: φ = 0 is the unsteered sample, windows, frame masks, sweeps, composition and bad input."""
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -62,6 +64,22 @@ def test_window_and_frame_mask(toy):
     # unmasked latent frames follow the unsteered trajectory exactly; the masked one is steered
     assert torch.equal(masked.latents[:, :, :2], plain.latents[:, :, :2])
     assert not torch.equal(masked.latents[:, :, 2], plain.latents[:, :, 2])
+    # frames outside the mask are the unsteered video's own pixels (the causal VAE would tint them otherwise)
+    plain_video = gen.decode(plain.latents)[0]
+    assert masked.steered_frames == [False] * 5 + [True] * 4
+    assert np.array_equal(masked.video[:5], plain_video[:5]) and not np.array_equal(masked.video[5:], plain_video[5:])
+
+
+@pytest.mark.integration
+def test_a_frame_mask_finer_than_a_latent_frame_warns_with_the_frames_steered(toy):
+    _, gen, _, bank = toy
+    with pytest.warns(UserWarning, match=r"frames \[0, 1, 2, 3\] were asked for.*frames \[0, 1, 2, 3, 4\] are steered"):
+        result = steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=2, steps=4, frame_indices=[0, 1, 2, 3])
+    assert result.steered_frames == [True] * 5 + [False] * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # whole latent frames asked for: honoured exactly, no warning
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=2, steps=4, frame_indices=[0, 1, 2, 3, 4])
+        steer(gen, CAPTION, {"red->blue": 1.0}, concepts=bank, seed=2, steps=4, frame_mask=[True, False, False])
 
 
 @pytest.mark.integration
@@ -197,3 +215,74 @@ def test_nan_inputs_are_refused_instead_of_giving_black_videos(toy):
                          {"red->blue": bank.spec("red->blue")}, dict(bank.meta))
     with pytest.raises(ValueError, match="holds .* NaN or infinite value.*concept vectors and strengths"):
         steer(gen, CAPTION, {"red->blue": 1.0}, concepts=broken)
+
+
+class _Ranged:
+    """A stand-in bank that records one measured strength range."""
+
+    def __init__(self, measured):
+        self.measured = measured
+
+    def strength_range(self, name):
+        return self.measured
+
+
+@pytest.mark.unit
+def test_the_strength_range_decides_what_warns():
+    from l2vkit.steering import outside_range
+
+    measured = {"low": 0.5, "high": 1.5, "kept_at_least": 0.9, "seeds": 20}
+    bank = _Ranged(measured)
+    assert outside_range("red->blue", 0.0, bank) is None  # φ = 0 is the unsteered sample
+    assert outside_range("red->blue", 1.2, bank) is None
+    reason = outside_range("red->blue", 1.75, bank)
+    assert "[0.5, 1.5]" in reason and "90% of 20 held-out seeds" in reason
+    assert outside_range("red->blue", 0.25, bank) and outside_range("red->blue", -1.0, bank)
+    assert "no φ measured" in outside_range("red->blue", 1.0, _Ranged({**measured, "low": None, "high": None}))
+    # a bank that records no range: the old rule, |φ| ≤ 2
+    assert outside_range("red->blue", -1.0, _Ranged(None)) is None
+    assert "[−2, 2]" in outside_range("red->blue", 2.5, _Ranged(None))
+
+
+@pytest.mark.unit
+def test_every_caption_structure_of_the_controls_table_holds_each_word_once():
+    from l2vkit.concepts import swap_word
+    from l2vkit.pairs import ContrastPair
+    from l2vkit.toyworld.controls_eval import STRUCTURES, _phrase
+
+    attrs = toyworld.random_attributes(3)
+    for name, structure in STRUCTURES.items():
+        text = _phrase(attrs, structure)
+        words = [w.strip(",") for w in text.split()]
+        for field, value in attrs.as_dict().items():
+            if field != "direction":
+                assert words.count(value) == 1, (name, value, text)
+        pair = ContrastPair(attrs.colour, "purple" if attrs.colour != "purple" else "red", "colour", "attribute")
+        assert swap_word(pair, text) != text
+
+
+@pytest.mark.integration
+def test_steer_warns_outside_the_measured_range_and_a_sweep_marks_instead(toy):
+    _, gen, _, bank = toy
+    measured = bank.strength_range("red->blue")
+    assert measured["low"] <= 1.0 <= measured["high"] and measured["seeds"] >= 20  # recorded in the shipped bank
+    outside = 0.5 if not measured["low"] <= 0.5 <= measured["high"] else 2.5
+    with pytest.warns(UserWarning, match=rf"φ={outside:g} for 'red->blue' is outside its strength range"):
+        steer(gen, CAPTION, {"red->blue": outside}, concepts=bank, steps=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a sweep spans φ on purpose: it marks, it does not warn
+        result = sweep(gen, CAPTION, "red->blue", [0.0, outside, 1.0], concepts=bank, steps=2)
+    assert result.outside_range == [False, True, False]
+    assert result._label(1).endswith("⚠") and not result._label(2).endswith("⚠")
+
+
+@pytest.mark.integration
+def test_the_strength_range_is_measured_from_ground_truth(toy):
+    from l2vkit.toyworld.strength_range import measure_strength_range, range_around_one
+
+    _, gen, _, bank = toy
+    measured = measure_strength_range(gen, bank, "circle->square", range(2), grid=(0.5, 1.0))
+    assert set(measured["kept"]) == {"0.5", "1"} and measured["seeds"] == 2
+    keeps = [measured["kept"][g] >= 0.9 for g in ("0.5", "1")]
+    assert (measured["low"], measured["high"]) == range_around_one((0.5, 1.0), keeps)
+    assert range_around_one((0.5, 1.0, 1.5), [True, False, True]) == (None, None)  # φ = 1 must keep

@@ -99,6 +99,18 @@ def test_render_errors_and_stop(toy):
         render(EditorState(CAPTION, {"red->blue": 1.0}), **toy, stop=stop)
 
 
+@pytest.mark.integration
+def test_a_strength_outside_the_measured_range_shows_in_the_summary_not_as_a_warning(toy):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = render(EditorState(CAPTION, {"red->blue": 2.0}, seed=1, steps=2), **toy)
+        inside = render(EditorState(CAPTION, {"red->blue": 1.0}, seed=1, steps=2), **toy)
+    assert "strength range" in out.outside["red->blue"] and "⚠ strength" in out.html
+    assert inside.outside == {} and "⚠" not in inside.html
+
+
 class FakeTimer:
     """A threading.Timer stand-in that fires only when told to."""
 

@@ -37,6 +37,13 @@ class ConceptBank:
         self[name]
         return self.specs[name]
 
+    def strength_range(self, name: str) -> dict | None:
+        """The φ range measured to keep the pair's other attributes (``low``, ``high``: ``None`` when no φ did;
+        ``kept_at_least``, ``seeds``), or ``None`` when the bank records none (see
+        :mod:`l2vkit.toyworld.strength_range`)."""
+        self[name]
+        return (self.meta.get("strength_range") or {}).get(name)
+
     def header(self) -> dict:
         from .validate import digest
 

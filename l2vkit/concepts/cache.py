@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import string
 import warnings
 from typing import TYPE_CHECKING, Sequence
 
@@ -44,24 +45,41 @@ def divergence(p, q, kind: str = "hellinger"):
 
 
 # ---------------------------------------------------------------------------------------------- captions
-def swap_word(pair, caption: str) -> str:
-    """π⁺ from π⁻: ``caption`` with the pair's source word replaced by its target word (exactly one occurrence)."""
-    words = caption.split()
-    hits = [i for i, w in enumerate(words) if w == pair.source]
+def _bare(word: str) -> str:
+    """A caption word as a slot word: lower case, without the punctuation around it (``"Red,"`` → ``"red"``)."""
+    return word.strip(string.punctuation).lower()
+
+
+def _source_index(pair, words: list[str], caption: str) -> int:
+    """Where the pair's source word stands in the caption's words; case and punctuation around it do not matter."""
+    hits = [i for i, w in enumerate(words) if _bare(w) == pair.source.lower()]
     if not hits:
         raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
     if len(hits) > 1:
         raise ValueError(f"caption {caption!r} contains {pair.source!r} {len(hits)} times; the edited slot is ambiguous")
-    words[hits[0]] = pair.target
+    return hits[0]
+
+
+def swap_word(pair, caption: str) -> str:
+    """π⁺ from π⁻: ``caption`` with the pair's source word replaced by its target word (exactly one occurrence;
+    ``"Red,"`` becomes ``"Blue,"``: the punctuation around the word and a capital first letter are kept).
+
+    >>> from l2vkit.pairs import ContrastPair
+    >>> swap_word(ContrastPair("red", "blue", "colour", "attribute"), "Red, a circle moves")
+    'Blue, a circle moves'
+    """
+    words = caption.split()
+    i = _source_index(pair, words, caption)
+    bare = words[i].strip(string.punctuation)
+    target = pair.target.capitalize() if bare[:1].isupper() else pair.target
+    words[i] = words[i].replace(bare, target, 1)
     return " ".join(words)
 
 
 def slot_prefix(pair, caption: str) -> str:
     """The caption's words before the pair's source word: the VLM's prompt for reading the slot."""
     words = caption.split()
-    if pair.source not in words:
-        raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
-    return " ".join(words[: words.index(pair.source)])
+    return " ".join(words[: _source_index(pair, words, caption)])
 
 
 def check_pair(pair, vlm=None, captions: Sequence[str] = ()) -> None:

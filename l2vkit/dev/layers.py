@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("Ω and Ξ", ("l2vkit.vlm", "l2vkit.generator")),
     ("coupling Φ", ("l2vkit.coupling",)),
     ("concepts", ("l2vkit.concepts",)),
-    ("steering", ("l2vkit.steering", "l2vkit.baselines", "l2vkit.stage_memory")),
+    ("steering", ("l2vkit.steering", "l2vkit.steering_controls", "l2vkit.baselines", "l2vkit.stage_memory")),
     ("metrics, plots, report", ("l2vkit.metrics", "l2vkit.plots", "l2vkit.report")),
     ("toy world", ("l2vkit.toyworld",)),
     ("faces", ("l2vkit.cli", "l2vkit.commands", "l2vkit.demo", "l2vkit.widgets", "l2vkit.labs", "l2vkit.testing",

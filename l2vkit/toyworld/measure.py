@@ -30,6 +30,7 @@ class Measurement:
     object_fraction: float  #: median share of the frame the object covers
     colour_rgb: tuple[float, float, float]  #: median object colour in 0–1
     background_rgb: tuple[float, float, float]  #: median colour of the whole clip (the scene covers most of it)
+    missing_frames: float = 0.0  #: share of the frames in which no object is found
 
 
 def as_float_video(video, *, name: str = "video") -> np.ndarray:
@@ -197,6 +198,7 @@ def measure_details(video) -> Measurement:
         object_fraction=float(np.median(areas)),
         colour_rgb=tuple(float(c) for c in rgb),
         background_rgb=tuple(float(c) for c in background),
+        missing_frames=1 - len(centres) / t,
     )
 
 

@@ -22,7 +22,7 @@ DEFAULTS = {**CONCEPT_DEFAULTS, **TOY_SETTINGS}
 
 
 def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None, progress: bool = True,
-              coupling_path=None, **settings):
+              coupling_path=None, range_seeds: int = 20, **settings):
     from ..concepts import build_concept_cache, train_concepts
     from . import contrast_pairs, load_coupling, load_generator, load_vlm, toy_captions
 
@@ -52,6 +52,10 @@ def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None,
                           checkpoint_every=100)
     bank.meta["cache_seconds"] = round(cached - started, 1)
     bank.meta["train_seconds"] = round(time.perf_counter() - cached, 1)
+    if range_seeds:  # the φ range that keeps the other attributes, on held-out seeds: steer warns outside it
+        from .strength_range import record_strength_ranges
+
+        record_strength_ranges(generator, bank, range(range_seeds), progress=progress)
     bank.save(out)
     print(f"wrote {out}: {len(bank.pairs)} concepts (cache {bank.meta['cache_seconds']} s, "
           f"training {bank.meta['train_seconds']} s)")
@@ -71,9 +75,11 @@ def main(argv=None):
                         help="where Δω reads x̂0±: the π⁻ and π⁺ trajectories (two_paths) or π⁻'s latent alone "
                              f"(same_latent; default: {DEFAULTS['omega_read']})")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--range-seeds", type=int, default=20,
+                        help="held-out seeds for each concept's strength range (0: record none)")
     args = parser.parse_args(argv)
     train_toy(args.out, divergence=args.divergence, seed=args.seed, steps=args.steps, lr=args.lr,
-              omega_read=args.omega_read)
+              omega_read=args.omega_read, range_seeds=args.range_seeds)
 
 
 if __name__ == "__main__":

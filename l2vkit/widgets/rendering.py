@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+import warnings
 from typing import Callable
 
 import numpy as np
@@ -30,7 +31,8 @@ class RenderOutput:
     from the decoded videos' own tokens E_Ω(D_Ξ(z)) — the check that Φ's reading matches the VLM's; ``vlm_caption`` /
     ``reference_caption``: the VLM's greedy captions of the two videos; ``measured``: the toy world's measurement
     (when a ``measure`` function was given); ``active``: the strengths actually applied; ``ignored``: pairs of
-    the state that the caption cannot edit.
+    the state that the caption cannot edit; ``outside``: ``{pair: reason}`` for each φ outside its pair's strength
+    range (:func:`l2vkit.steering.outside_range`), shown in the summary instead of a warning.
     """
 
     state: EditorState
@@ -47,6 +49,7 @@ class RenderOutput:
     ignored: list
     measured: object = None
     seconds: float = 0.0
+    outside: dict = dataclasses.field(default_factory=dict)
 
     def target_probability(self, pair: str, *, video: str = "edited", read: str = "phi") -> float:
         """P(target word) of ``pair``, renormalised over the pair's two words, for the ``"edited"`` or
@@ -170,7 +173,7 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
     does not have.
     """
     from ..plots import logit_bars
-    from ..steering import steer
+    from ..steering import outside_range, steer
     from ..video import contact_sheet
 
     started = time.perf_counter()
@@ -189,9 +192,12 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
     window = None if state.window == FULL_WINDOW else state.window
     steps = state.steps
     ref_frames, ref_latents = _reference(generator, caption, state.seed, steps, cache)
+    outside = {name: reason for name, phi in active.items() if (reason := outside_range(name, phi, concepts))}
     if active:
-        result = steer(generator, caption, active, concepts=concepts, seed=int(state.seed), steps=steps,
-                       window=window)
+        with warnings.catch_warnings():  # the summary shows it (outside), beside the video it concerns
+            warnings.filterwarnings("ignore", message=r"φ=.* outside", category=UserWarning)
+            result = steer(generator, caption, active, concepts=concepts, seed=int(state.seed), steps=steps,
+                           window=window)
         video, latents = result.video, result.latents[-1:].cpu()
     else:
         video, latents = ref_frames, ref_latents
@@ -226,10 +232,10 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
     fig, _ = contact_sheet({"unsteered": ref_frames, "edited": video}, frames=frames, scale=3)
     figures["frames"] = fig
     html = summary_html(caption, active, ignored, window, state, probs, pixel_probs, concepts, reference_caption,
-                        vlm_caption, measured)
+                        vlm_caption, measured, outside)
     return RenderOutput(state=state, video=video, reference=ref_frames, figures=figures, html=html, probs=probs,
                         pixel_probs=pixel_probs, vlm_caption=vlm_caption, reference_caption=reference_caption,
-                        editable=editable, active=active, ignored=ignored, measured=measured,
+                        editable=editable, active=active, ignored=ignored, measured=measured, outside=outside,
                         seconds=round(time.perf_counter() - started, 3))
 
 

@@ -14,9 +14,10 @@ def strength_label(active: Mapping[str, float], window) -> str:
 
 
 def summary_html(caption, active, ignored, window, state, probs, pixel_probs, concepts, reference_caption,
-                 vlm_caption, measured) -> str:
-    """The HTML summary of a render: caption, edit, seed and steps, the VLM's captions, the measurement, and each
-    editable pair's probabilities read through Φ and from the pixels."""
+                 vlm_caption, measured, outside=None) -> str:
+    """The HTML summary of a render: caption, edit, seed and steps, the VLM's captions, the measurement, each φ
+    outside its pair's strength range (``outside``: ``{pair: reason}``), and each editable pair's probabilities read
+    through Φ and from the pixels."""
     e = _html.escape
     rows = [("caption π⁻", e(caption)),
             ("edit", e(strength_label(active, window))),
@@ -25,6 +26,8 @@ def summary_html(caption, active, ignored, window, state, probs, pixel_probs, co
             ("VLM caption, edited", f"<b>{e(vlm_caption)}</b>")]
     if measured is not None:
         rows.append(("measured (toy ground truth)", e(_measured_text(measured))))
+    for name, reason in (outside or {}).items():
+        rows.append(("⚠ strength", e(f"φ={active[name]:g} for {name} is {reason}")))
     if ignored:
         rows.append(("ignored", e(", ".join(ignored)) + " — the caption has no such source word"))
     table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>" for k, v in rows)
