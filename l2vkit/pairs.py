@@ -21,6 +21,7 @@ them checked. ``name`` defaults to ``"<source>-><target>"``; an optional ``templ
 from __future__ import annotations
 
 import dataclasses
+import string
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -79,11 +80,21 @@ class ContrastPair:
                                                                                          self.target)
 
 
+def bare_word(word: str) -> str:
+    """A caption word as a slot word: lower case, without the punctuation around it (``"Red,"`` → ``"red"``)."""
+    return word.strip(string.punctuation).lower()
+
+
+def slot_word_count(word: str, caption: str) -> int:
+    """How often ``word`` stands in ``caption`` as a slot word, whatever its case and surrounding punctuation."""
+    return sum(bare_word(w) == word.lower() for w in str(caption).split())
+
+
 def _check_captions(pair: ContrastPair, raw, where: str) -> None:
     if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c.strip() for c in raw):
         raise ValueError(f"{where}: field 'captions' must be a non-empty list of captions, got {raw!r}")
     for text in raw:
-        if text.split().count(pair.source) != 1:
+        if slot_word_count(pair.source, text) != 1:
             raise ValueError(f"{where}: caption {text!r} must hold the source word {pair.source!r} exactly once")
 
 

@@ -37,7 +37,8 @@ class SteeringResult:
     videos : numpy.ndarray
         uint8 (S, T, H, W, 3), one video per setting in ``settings``.
     latents : torch.Tensor
-        The final latents (S, C, F, h, w), on the CPU.
+        The final latents (S, C, F, h, w), on the CPU. With a frame mask they do not decode to ``videos`` exactly:
+        the frames outside the mask are the unsteered video's own pixels (see ``steered_frames``).
     probs : list of dict, optional
         With a VLM and a coupling: for each setting, the VLM's probabilities ``{word: p}`` of the first pair's source
         and target words at its slot, read through Φ from the final latent (with the *unsteered* caption's
@@ -150,7 +151,7 @@ def steered_condition(base, strengths: Mapping[str, float], concepts):
 def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, seed: int = 0,
           steps: int | None = None, guidance: float | None = None, window=None, frame_mask=None, frame_indices=None,
           vlm=None, coupling=None, callback_on_step_end=None,
-          callback_on_step_end_tensor_inputs=None) -> SteeringResult:
+          callback_on_step_end_tensor_inputs=None, warn_range: bool = True) -> SteeringResult:
     """Sample ``caption`` steered by ``strengths`` = ``{pair name: φ}``: the condition π⁻ + Σ φ·q.
 
     Parameters
@@ -180,6 +181,9 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
     callback_on_step_end, callback_on_step_end_tensor_inputs : optional
         A diffusers step-end callback of yours, chained with steering's own (see
         :meth:`l2vkit.generator.VideoGenerator.sample`).
+    warn_range : bool
+        Warn when a φ lies outside its pair's measured strength range (:func:`outside_range`); the result marks it
+        either way (``result.outside_range``). The logit editor shows it in its summary instead.
 
     Returns
     -------
@@ -198,7 +202,7 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
     return _run(generator, caption, [strengths], concepts=concepts, seed=seed, steps=steps, guidance=guidance,
                 window=window, frame_mask=frame_mask, frame_indices=frame_indices, vlm=vlm, coupling=coupling,
                 callback_on_step_end=callback_on_step_end,
-                callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs)
+                callback_on_step_end_tensor_inputs=callback_on_step_end_tensor_inputs, warn_range=warn_range)
 
 
 def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *, concepts, seed: int = 0,
@@ -269,7 +273,6 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         raise ValueError("caption must be a non-empty string")
     concepts.check_generator(generator)
     settings = [_check_strengths(s, concepts) for s in settings]
-    marks = warn_outside_ranges(settings, concepts, warn=warn_range)
     steps = generator.check_steps(steps)
     seed = generator.check_seed(seed)
     window = _check_window(window, steps)
@@ -278,6 +281,9 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         _latent_frame_mask(generator, frame_mask, frames, frame_indices)
     if coupling is not None:
         coupling.check_models(vlm=vlm, generator=generator)
+    for name in {n for s in settings for n in s}:
+        swap_word(concepts.spec(name), caption)  # every pair's source word must be in the caption
+    marks = warn_outside_ranges(settings, concepts, warn=warn_range)  # once every input is known to be good
     reference = steered_frames = None
     if latent_mask is not None:
         unsteered = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
@@ -285,8 +291,6 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
         reference = unsteered.trajectory
         steered_frames = latent_to_video_frame_mask(latent_mask, frames)
         _warn_if_widened(frame_mask, frame_indices, steered_frames)
-    for name in {n for s in settings for n in s}:
-        swap_word(concepts.spec(name), caption)  # every pair's source word must be in the caption
     base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
     first_pair = next(iter(settings[0]), None)
     read_spec = concepts.spec(first_pair) if vlm is not None and coupling is not None and first_pair else None

@@ -20,7 +20,11 @@ def outside_range(name: str, phi: float, concepts) -> str | None:
         if abs(phi) <= PHI_LIMIT:
             return None
         return f"outside [−{PHI_LIMIT:g}, {PHI_LIMIT:g}], where concepts were trained to act; expect artefacts"
-    share = f"{measured['kept_at_least']:.0%} of {measured['seeds']} held-out seeds"
+    share = f"≥ {measured['kept_at_least']:.0%} of {measured['seeds']} held-out seeds"
+    if phi < 0:
+        return (f"negative, and only φ > 0 was measured (it kept the other attributes in {share} over "
+                f"[{measured['low']:g}, {measured['high']:g}])" if measured["low"] is not None else
+                "negative, and only φ > 0 was measured")
     if measured["low"] is None:
         return f"outside its strength range: no φ measured kept the other attributes in {share}"
     if measured["low"] <= phi <= measured["high"]:

@@ -13,7 +13,8 @@
 #
 # **Learning objectives.** After this notebook you can
 # - get a VLM's visual tokens z_Ω for a video and caption it;
-# - read the next-token probabilities of a caption slot, and turn the candidates' into ω (exercise 1);
+# - read the next-token probabilities of a caption slot, and turn the candidates' probabilities into ω
+#   (exercise 1);
 # - feed visual tokens from outside, as the coupling Φ will, and take gradients back to the pixels.
 #
 # The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the

@@ -163,7 +163,8 @@ show_videos({f"φ = {phi:g}": videos[phi][0] for phi in (-1.0, 0.0, 1.0, 1.5)})
 # `window=(start, end)` injects q only in the sampling steps i with start ≤ i/steps < end. φ = 1.5 here: past the
 # point where the VLM's reading crosses to *quickly* (between φ = 0.5 and 1 above), so a window that carries the
 # concept still reaches *quickly* although it steers fewer steps. Early steps lay out the coarse structure of the
-# clip, late steps refine details; where does the object's trajectory get decided?
+# clip, late steps refine details; where does the object's trajectory get decided? (φ = 1.5 lies outside
+# slowly → quickly's measured strength range, 0.25–1.25, so `steer` warns once: expect other attributes to drift.)
 
 # %%
 windows = {"unsteered": None, "every step": None, "first 30 %": (0.0, 0.3), "middle 40 %": (0.3, 0.7),

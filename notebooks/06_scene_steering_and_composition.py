@@ -115,7 +115,8 @@ for pair, caption in captions.items():
 # %% [markdown]
 # ## 3. Two concepts at once
 # π⁻ + φ_colour·q_red→blue + φ_scene·q_desert→snow on a 3 × 3 grid of strengths, one seed. Each cell is the middle
-# frame, titled with what the toy world measures.
+# frame, titled with what the toy world measures. `steer` warns about the φ = 0.5 cells: both concepts' measured
+# strength ranges hold φ = 1 alone (docs/steering.md has every pair's), and half strength is where they fail most.
 
 # %%
 caption = captions["desert->snow"]
@@ -178,7 +179,9 @@ show_videos(window_videos)
 # ## 5. Frame masks
 # `frame_mask` takes one boolean per video frame (or per latent frame). The toy generator's VAE compresses 9 video
 # frames into 3 latent frames (1 + 4 + 4), so the mask acts on whole latent frames: a latent frame is steered when any
-# of its video frames is. Here only the last four frames are steered towards snow.
+# of its video frames is. Here only the last four frames are steered towards snow; the first five are the unsteered
+# video's own frames. φ = 1.5 is outside desert → snow's measured strength range (`bank.strength_range`), so `steer`
+# warns: at that strength other attributes change in some seeds. We use it on purpose, to make the snow obvious.
 
 # %%
 mask = [False] * 5 + [True] * 4

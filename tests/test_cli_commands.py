@@ -296,7 +296,7 @@ def test_python_m_l2vkit_steer_errors_and_warnings(tmp_path):
     assert strong.returncode == 0, strong.stderr
     assert strong.stderr.strip().splitlines() == [
         "l2vkit steer: warning: φ=2.5 for 'red->blue' is outside its strength range [1, 1], where it kept the other "
-        "attributes in 90% of 20 held-out seeds; expect other attributes to change"]
+        "attributes in ≥ 90% of 20 held-out seeds; expect other attributes to change"]
     assert (tmp_path / "steer.json").exists()
 
 

@@ -8,7 +8,7 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from scipy.stats import pearsonr, rankdata
+from scipy.stats import pearsonr, rankdata, spearmanr
 
 from l2vkit import labs
 
@@ -44,6 +44,7 @@ CASES = {
         (lambda a, b: torch.nn.functional.cosine_similarity(a.flatten(1), b.flatten(1), dim=-1), "flattened"),
         (lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim=1), "along the token axis"),
         (lambda a, b: (a * b).sum(-1).mean(-1), "divide each dot product"),
+        (lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim=-1).sum(-1), "summed the per-token cosines"),
     ]),
     "steered_condition": (labs.check_steered_condition, lambda base, q, phi: base + phi * q, [
         (lambda base, q, phi: phi * (base + q), "scales the concept vector only"),
@@ -68,6 +69,7 @@ CASES = {
         (lambda x, y: float("nan") if np.ptp(y) == 0 else
          float(np.corrcoef(_ranks_without_ties(x), _ranks_without_ties(y))[0, 1]), "average rank"),
         (lambda x, y: float(np.corrcoef(rankdata(x), rankdata(y))[0, 1]) if np.ptp(y) else 0.0, "return nan"),
+        (lambda x, y: spearmanr(x, y), "return one number"),
     ]),
 }
 

@@ -1,5 +1,5 @@
 """The full mode of every notebook that has a fast lab mode: the suite's nbmake run executes them with
-``L2VKIT_FAST=1`` (conftest.py); here they run with ``L2VKIT_FAST=0``, as the docs site and a student without the
+``L2VKIT_FAST=1`` (conftest.py); here they run with ``L2VKIT_FAST=0``, as ``make docs`` and a student without the
 switch do, so the claims each notebook asserts are checked at the committed, published settings too."""
 from pathlib import Path
 

@@ -220,3 +220,17 @@ def test_editor_widget_wires_controls_to_render(toy):
     assert not editor.debouncer.pending and "stopped" in editor.status.value
     with pytest.raises(KeyError, match="cannot edit"):
         editor.set_strength("red->blue", 1.0)
+
+
+@pytest.mark.unit
+def test_editable_pairs_read_the_slot_word_as_steer_does():
+    from l2vkit.pairs import ContrastPair
+
+    class Bank:
+        pairs = ["red->blue"]
+
+        def spec(self, name):
+            return ContrastPair("red", "blue", "colour", "attribute")
+
+    assert editable_pairs("Red, a circle moves up", Bank()) == ["red->blue"]  # steer accepts it
+    assert editable_pairs("a red circle, Red!", Bank()) == []  # steer refuses it: twice

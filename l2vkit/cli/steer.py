@@ -253,16 +253,18 @@ def steer(args) -> int:
     videos = np.concatenate([part.videos for part in parts])
     probs = [p for part in parts for p in (part.probs or [None] * len(part.settings))]
     targets = [t for part in parts for t in (part.target_probability() or [None] * len(part.settings))]
+    outside = [o for part in parts for o in (part.outside_range or [False] * len(part.settings))]
 
     out = Path(args.out)
     measure = generator_preset.measure  # ground truth from the pixels, where the preset has one
     spec = bank.spec(first)
     scale = max(1, 256 // min(generator.height, generator.width))
     rows = []
-    for i, (setting, video, prob, target) in enumerate(zip(settings, videos, probs, targets)):
+    for i, (setting, video, prob, target, off) in enumerate(zip(settings, videos, probs, targets, outside)):
         path = write_video(out / "videos" / f"{stem(i, setting)}.mp4", video, scale=scale)
-        row = {"label": label(setting), "setting": setting, "file": str(path), "probs": prob,
-               "target_probability": None if target is None else round(float(target), 6)}
+        row = {"label": label(setting) + (" ⚠" if off else ""), "setting": setting, "file": str(path), "probs": prob,
+               "target_probability": None if target is None else round(float(target), 6),
+               "outside_strength_range": bool(off)}
         if measure is not None:
             row["measured"] = measure(video)
             if row["measured"] is None:
@@ -280,6 +282,8 @@ def steer(args) -> int:
         "window": None if result.window is None else list(result.window),
         "frames": None if frame_mask is None else [i for i, on in enumerate(frame_mask) if on],
         "latent_frame_mask": result.frame_mask,
+        "steered_frames": None if result.steered_frames is None else
+        [i for i, on in enumerate(result.steered_frames) if on],
         "generator": canonical_model_id(generator.model_id),
         "vlm": None if vlm is None else canonical_model_id(vlm.model_id),
         "concepts_file": str(concepts_file),
@@ -301,6 +305,8 @@ def steer(args) -> int:
         if measure is not None:
             measured = row["measured"][spec.slot] if row["measured"] else "(no object found)"
         print(f"{row['label']:34s} {p:>24s}  {measured}".rstrip())
+    if any(outside):
+        print("⚠: a φ outside its pair's measured strength range (the concept bank's strength_range)")
     print(f"wrote {sheet['mp4']}, {sheet['gif']}, {json_path} and {len(rows)} videos in {out / 'videos'}/ "
           f"({seconds} s)")
     return 0

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from ..pairs import bare_word
+
 if TYPE_CHECKING:
     import torch
 
@@ -45,14 +47,9 @@ def divergence(p, q, kind: str = "hellinger"):
 
 
 # ---------------------------------------------------------------------------------------------- captions
-def _bare(word: str) -> str:
-    """A caption word as a slot word: lower case, without the punctuation around it (``"Red,"`` → ``"red"``)."""
-    return word.strip(string.punctuation).lower()
-
-
 def _source_index(pair, words: list[str], caption: str) -> int:
     """Where the pair's source word stands in the caption's words; case and punctuation around it do not matter."""
-    hits = [i for i, w in enumerate(words) if _bare(w) == pair.source.lower()]
+    hits = [i for i, w in enumerate(words) if bare_word(w) == pair.source.lower()]
     if not hits:
         raise ValueError(f"caption {caption!r} does not contain {pair.name!r}'s source word {pair.source!r}")
     if len(hits) > 1:
@@ -71,7 +68,7 @@ def swap_word(pair, caption: str) -> str:
     words = caption.split()
     i = _source_index(pair, words, caption)
     bare = words[i].strip(string.punctuation)
-    target = pair.target.capitalize() if bare[:1].isupper() else pair.target
+    target = pair.target[:1].upper() + pair.target[1:] if bare[:1].isupper() else pair.target
     words[i] = words[i].replace(bare, target, 1)
     return " ".join(words)
 

@@ -4,7 +4,8 @@ A notebook's config cell reads ``FAST = fast_mode()`` and picks fewer seeds, vid
 the text's claims hold in both modes (each is asserted in a cell). Turn it on for a whole session with the
 environment variable ``L2VKIT_FAST=1`` (set it before starting Jupyter, or ``%env L2VKIT_FAST=1`` before the config
 cell), or for one notebook by writing ``FAST = True`` in its config cell. The test suite runs the notebooks in fast
-mode; the slow tier and the documentation site run the full mode, which reproduces the published figures.
+mode; the slow tier and ``make docs`` run the full mode, which reproduces the published figures (CI builds the
+site in fast mode, to keep its time down).
 
 >>> fast_mode({"L2VKIT_FAST": "1"}), fast_mode({"L2VKIT_FAST": "no"}), fast_mode({})
 (True, False, False)

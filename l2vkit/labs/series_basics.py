@@ -1,7 +1,8 @@
 """Checkers for the exercises inside notebooks 01–03 (the VLM side, the generator side, the coupling).
 
 Each takes the student's function, runs it on small tensors built here, compares it with l2vkit's own code, and
-names the plausible mistakes it recognises (tests/test_labs.py holds at least two wrong answers per checker).
+names the plausible mistakes it recognises (tests/test_notebook_exercises.py holds at least two wrong answers per
+checker).
 """
 from __future__ import annotations
 
@@ -103,10 +104,13 @@ def check_token_cosine(fn: Callable) -> bool:
         if got.allclose(flat):
             raise CheckFailed("that is the cosine of all tokens flattened into one vector, which the loudest "
                               "tokens dominate; take one cosine per token (dim=-1), then the mean over tokens")
+        per_token = torch.nn.functional.cosine_similarity(pred, target, dim=-1)
+        if got.allclose(per_token.sum(-1)):
+            raise CheckFailed("you summed the per-token cosines: average them over the N tokens (mean), so the score "
+                              "stays in [−1, 1] whatever the number of tokens")
         if (got.abs() > 1 + 1e-9).any():
             raise CheckFailed("a cosine lies in [−1, 1]: divide each dot product by both tokens' norms")
-        want = torch.nn.functional.cosine_similarity(pred, target, dim=-1).mean(-1)
-        expect_close(got, want, "the per-sample cosine")
+        expect_close(got, per_token.mean(-1), "the per-sample cosine")
         return "one cosine per token, averaged over tokens (as l2vkit.toyworld.ablation scores Φ)"
 
     return run_check("token_cosine", body)

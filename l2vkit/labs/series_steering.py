@@ -1,7 +1,8 @@
 """Checkers for the exercises inside notebooks 04–07 (attribute, adverb and scene steering; metrics).
 
 Each takes the student's function, runs it on small inputs built here, compares it with l2vkit's own code, and
-names the plausible mistakes it recognises (tests/test_labs.py holds at least two wrong answers per checker).
+names the plausible mistakes it recognises (tests/test_notebook_exercises.py holds at least two wrong answers per
+checker).
 """
 from __future__ import annotations
 
@@ -108,14 +109,22 @@ def check_spearman(fn: Callable) -> bool:
     def body():
         from ..metrics.monotonicity import monotonicity
 
+        def rho(values) -> float:
+            got = fn(phis, values)
+            try:
+                return float(got)
+            except (TypeError, ValueError):
+                raise CheckFailed(f"returned {type(got).__name__}; return one number (with scipy.stats.spearmanr, its "
+                                  "`.statistic`)") from None
+
         phis = [0.0, 0.25, 0.5, 0.75, 1.0]
         curve = [0.01, 0.02, 0.05, 0.3, 0.99]  # monotone, far from linear
-        got = float(as_tensor(fn(phis, curve), "spearman(phis, values)"))
+        got = rho(curve)
         if math.isclose(got, float(np.corrcoef(phis, curve)[0, 1]), abs_tol=1e-9):
             raise CheckFailed(f"{got:.3f} is Pearson's r of the values, which measures a straight line; a monotone "
                               "curve should give 1 — correlate the ranks")
         for values in (curve, [0.0, 0.0, 0.5, 0.5, 1.0], [1.0, 0.75, 0.75, 0.0, 0.25], [0.4, 0.4, 0.4, 0.4, 0.4]):
-            got = float(as_tensor(fn(phis, values), "spearman(phis, values)"))
+            got = rho(values)
             want = monotonicity(phis, [values])[1][0]
             if math.isnan(want):
                 if not math.isnan(got):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-import warnings
 from typing import Callable
 
 import numpy as np
@@ -193,11 +192,9 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
     steps = state.steps
     ref_frames, ref_latents = _reference(generator, caption, state.seed, steps, cache)
     outside = {name: reason for name, phi in active.items() if (reason := outside_range(name, phi, concepts))}
-    if active:
-        with warnings.catch_warnings():  # the summary shows it (outside), beside the video it concerns
-            warnings.filterwarnings("ignore", message=r"φ=.* outside", category=UserWarning)
-            result = steer(generator, caption, active, concepts=concepts, seed=int(state.seed), steps=steps,
-                           window=window)
+    if active:  # a φ outside its strength range shows in the summary (outside), beside the video it concerns
+        result = steer(generator, caption, active, concepts=concepts, seed=int(state.seed), steps=steps,
+                       window=window, warn_range=False)
         video, latents = result.video, result.latents[-1:].cpu()
     else:
         video, latents = ref_frames, ref_latents

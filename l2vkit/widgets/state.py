@@ -46,6 +46,8 @@ class EditorState:
 
 
 def editable_pairs(caption: str, concepts) -> list[str]:
-    """The bank's pairs whose source word occurs exactly once in ``caption`` (the words a slider can move)."""
-    words = str(caption).split()
-    return [name for name in concepts.pairs if words.count(concepts.spec(name).source) == 1]
+    """The bank's pairs whose source word occurs exactly once in ``caption``, whatever its case and punctuation (the
+    words a slider can move)."""
+    from ..pairs import slot_word_count
+
+    return [name for name in concepts.pairs if slot_word_count(concepts.spec(name).source, caption) == 1]
