@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from .steering_controls import (PHI_LIMIT, _check_window, _latent_frame_mask, _warn_if_widened,  # noqa: F401
+from .steering_controls import (PHI_LIMIT, _check_window, _latent_frame_mask,  # noqa: F401
                                 latent_to_video_frame_mask, outside_range, steps_in_window,
                                 video_to_latent_frame_mask, warn_outside_ranges)
 
@@ -277,20 +277,18 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     seed = generator.check_seed(seed)
     window = _check_window(window, steps)
     frames = generator.frames
-    latent_mask = None if frame_mask is None and frame_indices is None else \
-        _latent_frame_mask(generator, frame_mask, frames, frame_indices)
     if coupling is not None:
         coupling.check_models(vlm=vlm, generator=generator)
     for name in {n for s in settings for n in s}:
         swap_word(concepts.spec(name), caption)  # every pair's source word must be in the caption
+    latent_mask, steered_frames = (None, None) if frame_mask is None and frame_indices is None else \
+        _latent_frame_mask(generator, frame_mask, frames, frame_indices)
     marks = warn_outside_ranges(settings, concepts, warn=warn_range)  # once every input is known to be good
-    reference = steered_frames = None
+    reference = None
     if latent_mask is not None:
         unsteered = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
                                      return_trajectory=True, output="frames")
         reference = unsteered.trajectory
-        steered_frames = latent_to_video_frame_mask(latent_mask, frames)
-        _warn_if_widened(frame_mask, frame_indices, steered_frames)
     base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
     first_pair = next(iter(settings[0]), None)
     read_spec = concepts.spec(first_pair) if vlm is not None and coupling is not None and first_pair else None

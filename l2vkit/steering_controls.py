@@ -79,8 +79,9 @@ def steps_in_window(window, steps: int) -> list[int]:
 
 
 def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
-    """A video-frame mask (T,) or latent-frame mask (F,) of booleans, or video frame numbers → latent-frame mask
-    (F,): a latent frame is steered when any video frame it decodes to is."""
+    """A video-frame mask (T,) or latent-frame mask (F,) of booleans, or video frame numbers → the latent-frame mask
+    (F,) and the video frames it steers (T,): a latent frame is steered when any video frame it decodes to is (a
+    warning names the video frames that makes, when they are more than were asked for)."""
     latent_frames = generator.latent_shape(frames, generator.height, generator.width)[1]
     if frame_mask is not None and frame_indices is not None:
         raise ValueError("give frame_mask (booleans) or frame_indices (frame numbers), not both")
@@ -97,7 +98,7 @@ def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
                          "to name frames by number, use frame_indices=[...]")
     mask = mask.ravel()
     if mask.size == latent_frames:
-        out = mask
+        out = mask  # a latent-frame mask is honoured exactly
     elif mask.size == frames:
         out = video_to_latent_frame_mask(mask, latent_frames)
     else:
@@ -105,7 +106,13 @@ def _latent_frame_mask(generator, frame_mask, frames: int, frame_indices=None):
                          f"frame ({latent_frames})")
     if not out.any():
         raise ValueError("frame_mask selects no frame; steer at least one")
-    return out
+    steered = latent_to_video_frame_mask(out, frames)
+    if mask.size == frames and not np.array_equal(mask, steered):
+        # a latent frame is steered whole: say which video frames that makes
+        warnings.warn(f"frames {np.flatnonzero(mask).tolist()} were asked for, but the VAE packs several video frames "
+                      f"into one latent frame, so frames {np.flatnonzero(steered).tolist()} are steered",
+                      UserWarning, stacklevel=4)
+    return out, steered
 
 
 def video_to_latent_frame_mask(mask, latent_frames: int) -> np.ndarray:
@@ -136,19 +143,3 @@ def latent_to_video_frame_mask(latent_mask, frames: int) -> np.ndarray:
     ratio = (frames - 1) / max(latent_mask.size - 1, 1)
     owner = [0] + [min(int(np.ceil(k / ratio - 1e-9)), latent_mask.size - 1) for k in range(1, frames)]
     return latent_mask[owner]
-
-
-def _warn_if_widened(frame_mask, frame_indices, steered_frames: np.ndarray) -> None:
-    """Warn when the video frames asked for are fewer than those steered (a latent frame is steered whole)."""
-    frames = steered_frames.size
-    if frame_indices is not None:
-        asked = np.zeros(frames, dtype=bool)
-        asked[np.asarray(frame_indices).ravel()] = True
-    elif np.asarray(frame_mask).size == frames:
-        asked = np.asarray(frame_mask, dtype=bool).ravel()
-    else:
-        return  # a latent-frame mask is honoured exactly
-    if not np.array_equal(asked, steered_frames):
-        warnings.warn(f"frames {np.flatnonzero(asked).tolist()} were asked for, but the VAE packs several video frames "
-                      f"into one latent frame, so frames {np.flatnonzero(steered_frames).tolist()} are steered",
-                      UserWarning, stacklevel=4)

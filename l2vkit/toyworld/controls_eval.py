@@ -49,11 +49,15 @@ def _read(videos) -> list:
     return out
 
 
+def _kept(got, reference, slot: str) -> bool:
+    """Every attribute but ``slot`` equals the unsteered video's (both measured; ``None``: no object found)."""
+    return got is not None and reference is not None and all(got[f] == reference[f] for f in got if f != slot)
+
+
 def _scores(read, reference, slot: str, target: str) -> dict:
     """flip, kept and lost over seeds: ``read`` and ``reference`` (the unsteered videos) from :func:`_read`."""
     flip = [a is not None and a[slot] == target for a, _ in read]
-    kept = [a is not None and r is not None and all(a[f] == r[f] for f in a if f != slot)
-            for (a, _), (r, _) in zip(read, reference)]
+    kept = [_kept(a, r, slot) for (a, _), (r, _) in zip(read, reference)]
     return {"flip": float(np.mean(flip)), "kept": float(np.mean(kept)), "lost": float(np.mean([m for _, m in read]))}
 
 
@@ -145,7 +149,7 @@ def _frame_mask_scores(generator, concepts, pair, captions, seeds, steer) -> dic
                 outside.append(value == unsteered)
                 decoded.append(_still_reading(raw[k], pair.slot, frames) == unsteered)
         (got, _), (ref, _) = _read([result.video, plain])
-        kept.append(got is not None and ref is not None and all(got[f] == ref[f] for f in got if f != pair.slot))
+        kept.append(_kept(got, ref, pair.slot))
     return {"flip": float(np.mean(inside)), "kept": float(np.mean(kept)), "unsteered frames kept": float(np.mean(outside)),
             "unsteered frames kept before compositing": float(np.mean(decoded))}
 
