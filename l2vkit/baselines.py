@@ -78,9 +78,12 @@ def steered_batch(generator, captions: Sequence[str], pair_name: str, phi: float
     SampleResult
         ``latents`` and uint8 ``frames`` (B, T, H, W, 3).
     """
+    from .concepts.placement import generator_tokenizer
     from .steering import steered_condition
 
-    condition = steered_condition(generator.encode_prompt(list(captions)), {pair_name: phi}, concepts)
+    captions = list(captions)
+    condition = steered_condition(generator.encode_prompt(captions), {pair_name: phi}, concepts, captions=captions,
+                                  tokenizer=generator_tokenizer(generator))
     return sample_batch(generator, condition, seed, steps=steps, guidance=guidance)
 
 

@@ -44,7 +44,8 @@ class SteeringResult:
         and target words at its slot, read through Φ from the final latent (with the *unsteered* caption's
         condition, so only the latent carries the change); ``None`` otherwise.
     words : (str, str), optional
-        The first pair's (source, target) words that ``probs`` holds; ``None`` when nothing was read.
+        The first pair's (source, target) words that ``probs`` holds — (target, source) when the caption holds the
+        target word and steers back; ``None`` when nothing was read.
     seed : int
         Seed of the initial noise (the same for every setting).
     steps : int
@@ -126,25 +127,68 @@ def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, floa
     if not isinstance(strengths, Mapping):
         raise TypeError("strengths must be a mapping {pair name: φ}, e.g. {'red->blue': 1.0}")
     out = {}
-    for name, phi in strengths.items():
-        concepts[name]  # KeyError naming the bank's pairs
+    for asked, phi in strengths.items():
+        name, sign = reverse_name(asked, concepts)
         if isinstance(phi, bool) or not isinstance(phi, (int, float, np.integer, np.floating)):
-            raise TypeError(f"φ for {name!r} is {phi!r}; expected a number")
+            raise TypeError(f"φ for {asked!r} is {phi!r}; expected a number")
         phi = float(phi)
         if not np.isfinite(phi) or abs(phi) > PHI_MAX:  # float64-finite is not enough: 1e39 overflows float32
-            raise ValueError(f"φ for {name!r} is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] "
-                             f"(concepts act in [−{PHI_LIMIT:g}, {PHI_LIMIT:g}])")
-        out[name] = phi
+            raise ValueError(f"φ for {asked!r} is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] "
+                             "(each concept's measured range is far smaller: bank.strength_range(name))")
+        if name in out:
+            raise ValueError(f"{name!r} is set twice (once by its reverse name); give one strength")
+        out[name] = sign * phi
     return out
 
 
-def steered_condition(base, strengths: Mapping[str, float], concepts):
+def reverse_name(name: str, concepts) -> tuple[str, float]:
+    """(the bank's pair name, +1) for a pair of the bank; ("red->blue", −1) for its reverse "blue->red": φ on the
+    reverse name is −φ on the pair (towards the source word). ``KeyError`` naming the bank's pairs otherwise."""
+    if name in concepts:
+        return name, 1.0
+    for pair in getattr(concepts, "pairs", ()):
+        spec = concepts.spec(pair)
+        if name == f"{spec.target}->{spec.source}":
+            return pair, -1.0
+    concepts[name]  # KeyError naming the bank's pairs
+    raise KeyError(name)  # pragma: no cover - concepts[name] raised
+
+
+def held_word(spec, caption: str) -> str:
+    """The pair's word that ``caption`` holds: its source word, or its target word (steering back with φ < 0)."""
+    from .pairs import slot_word_count
+
+    counts = {w: slot_word_count(w, caption) for w in (spec.source, spec.target)}
+    if sum(counts.values()) != 1:
+        raise ValueError(f"caption {caption!r} must hold exactly one of {spec.name!r}'s words {spec.source!r} (to "
+                         f"steer towards {spec.target!r}) or {spec.target!r} (to steer back with φ < 0); it holds "
+                         + ", ".join(f"{w!r} {n}×" for w, n in counts.items()))
+    return spec.source if counts[spec.source] else spec.target
+
+
+def steered_condition(base, strengths: Mapping[str, float], concepts, *, captions=None, tokenizer=None):
     """π⁻ + Σ_k φ_k q_k: ``base`` (the caption's encoded Condition, any batch) with each concept vector added at its
-    strength (a φ of 0 adds nothing, so all-zero strengths give ``base``'s values exactly)."""
+    strength (a φ of 0 adds nothing, so all-zero strengths give ``base``'s values exactly).
+
+    Given the ``captions`` ``base`` encodes and the generator's ``tokenizer``, each q's rows go to the tokens that play
+    their part in each caption, whatever its word order (:mod:`l2vkit.concepts.placement`; banks that record no
+    reference captions, and the labs' plain dicts, add q as trained)."""
+    import torch
+
+    from .concepts.placement import place, placed_rows
+
     embeds = base.embeds
+    if isinstance(captions, str):
+        captions = [captions]
     for name, phi in strengths.items():
-        if phi != 0.0:
-            embeds = embeds + phi * concepts[name].to(embeds.device, embeds.dtype)
+        if phi == 0.0:
+            continue
+        q = concepts[name].to(embeds.device, embeds.dtype)
+        references = concepts.references(name) if hasattr(concepts, "references") else None
+        if captions is not None and tokenizer is not None and references:
+            spec, length = concepts.spec(name), q.shape[0]
+            q = torch.stack([place(q, placed_rows(tokenizer, spec, references, c, length)) for c in captions])
+        embeds = embeds + phi * q
     return base.with_embeds(embeds)
 
 
@@ -159,9 +203,12 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
     generator : VideoGenerator
         The generator Ξ the concept bank was trained for.
     caption : str
-        The caption π⁻; every pair's source word must be in it.
+        The caption π⁻, in any word order: each q's rows go to the words that play their part in it
+        (:mod:`l2vkit.concepts.placement`). It holds each pair's source word once, or its target word to steer back
+        towards the source word with φ < 0.
     strengths : mapping of str to float
-        ``{pair name: φ}``; φ = 0 is the unsteered video, 1 the concept's full strength.
+        ``{pair name: φ}``; φ = 0 is the unsteered video, 1 the concept's full strength. A pair's reverse name
+        (``"blue->red"`` for ``"red->blue"``) sets −φ.
     concepts : ConceptBank
         The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank).
     seed : int
@@ -214,7 +261,8 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
     generator : VideoGenerator
         The generator Ξ the concept bank was trained for.
     caption : str
-        The caption π⁻; every swept or held pair's source word must be in it.
+        The caption π⁻, in any word order; it holds each swept or held pair's source word (or its target word, swept
+        back with φ < 0).
     pair : str or sequence of str
         A pair name, or several names all set to the same φ (a composition).
     phis : sequence of float
@@ -265,7 +313,8 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
          callback_on_step_end_tensor_inputs=None, warn_range: bool = True) -> SteeringResult:
     import torch
 
-    from .concepts import slot_prefix, swap_word
+    from .concepts import slot_prefix
+    from .concepts.placement import generator_tokenizer
     from .provenance import generator_identity
     from .provenance import provenance
 
@@ -279,11 +328,11 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     frames = generator.frames
     if coupling is not None:
         coupling.check_models(vlm=vlm, generator=generator)
-    for name in {n for s in settings for n in s}:
-        swap_word(concepts.spec(name), caption)  # every pair's source word must be in the caption
+    held = {n: held_word(concepts.spec(n), caption) for s in settings for n in s}  # source or target word
     latent_mask, steered_frames = (None, None) if frame_mask is None and frame_indices is None else \
         _latent_frame_mask(generator, frame_mask, frames, frame_indices)
-    marks = warn_outside_ranges(settings, concepts, warn=warn_range)  # once every input is known to be good
+    back = {n for n, word in held.items() if word != concepts.spec(n).source}
+    marks = warn_outside_ranges(settings, concepts, warn=warn_range, back=back)  # once every input is known to be good
     reference = None
     if latent_mask is not None:
         unsteered = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
@@ -292,6 +341,9 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
     first_pair = next(iter(settings[0]), None)
     read_spec = concepts.spec(first_pair) if vlm is not None and coupling is not None and first_pair else None
+    if read_spec is not None and held[first_pair] != read_spec.source:  # steering back: read at the target word
+        read_spec = dataclasses.replace(read_spec, source=read_spec.target, target=read_spec.source, name="")
+    tokenizer = generator_tokenizer(generator)
     hook = None
     if latent_mask is not None:
         keep = torch.as_tensor(~latent_mask)
@@ -302,7 +354,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
             return z
     videos, latents, probs = [], [], []
     for strengths in settings:
-        steered = steered_condition(base, strengths, concepts)
+        steered = steered_condition(base, strengths, concepts, captions=[caption], tokenizer=tokenizer)
         schedule = None
         if window is not None:
             active = set(steps_in_window(window, steps))

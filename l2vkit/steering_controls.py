@@ -10,9 +10,10 @@ import numpy as np
 PHI_LIMIT = 2.0
 
 
-def outside_range(name: str, phi: float, concepts) -> str | None:
+def outside_range(name: str, phi: float, concepts, *, back: bool = False) -> str | None:
     """Why ``phi`` is outside the pair's strength range, or ``None`` when it is inside (φ = 0 always is): the
-    range measured to keep the other attributes where the bank records one, else [−2, 2]."""
+    range measured to keep the other attributes where the bank records one, else [−2, 2]. ``back``: the caption
+    holds the pair's target word, so φ < 0 steers back to the source word (measured as the range's ``back``)."""
     measured = concepts.strength_range(name) if hasattr(concepts, "strength_range") else None
     if phi == 0.0:
         return None
@@ -20,25 +21,31 @@ def outside_range(name: str, phi: float, concepts) -> str | None:
         if abs(phi) <= PHI_LIMIT:
             return None
         return f"outside [−{PHI_LIMIT:g}, {PHI_LIMIT:g}], where concepts were trained to act; expect artefacts"
+    if back:
+        if phi > 0:
+            return "positive on a caption that already holds the target word, which was never measured"
+        measured, phi = measured.get("back"), -phi
+        if measured is None:
+            return "steering back (φ < 0 on a caption with the target word), which this bank never measured"
+    elif phi < 0:
+        return "negative on a caption with the source word (away from the target word), which was never measured"
     share = f"≥ {measured['kept_at_least']:.0%} of {measured['seeds']} held-out seeds"
-    if phi < 0:
-        return (f"negative, and only φ > 0 was measured (it kept the other attributes in {share} over "
-                f"[{measured['low']:g}, {measured['high']:g}])" if measured["low"] is not None else
-                "negative, and only φ > 0 was measured")
+    sign = "−" if back else ""
     if measured["low"] is None:
         return f"outside its strength range: no φ measured kept the other attributes in {share}"
     if measured["low"] <= phi <= measured["high"]:
         return None
-    return (f"outside its strength range [{measured['low']:g}, {measured['high']:g}], where it kept the other attributes "
-            f"in {share}; expect other attributes to change")
+    return (f"outside its strength range [{sign}{measured['high' if back else 'low']:g}, "
+            f"{sign}{measured['low' if back else 'high']:g}], where it kept the other attributes in {share}; expect "
+            "other attributes to change")
 
 
-def warn_outside_ranges(settings, concepts, *, warn: bool = True) -> list[bool]:
+def warn_outside_ranges(settings, concepts, *, warn: bool = True, back=()) -> list[bool]:
     """Warn (when ``warn``) once per pair about the φ of ``settings`` outside its strength range; return, per
-    setting, whether any of its φ is outside."""
+    setting, whether any of its φ is outside. ``back``: the pairs whose target word the caption holds."""
     flagged, marks = {}, []
     for setting in settings:
-        reasons = {name: outside_range(name, phi, concepts) for name, phi in setting.items()}
+        reasons = {name: outside_range(name, phi, concepts, back=name in back) for name, phi in setting.items()}
         for name, reason in reasons.items():
             if reason:
                 flagged.setdefault(name, ({}, reason))[0][setting[name]] = None

@@ -241,7 +241,11 @@ fig
 #
 # ## What to try next
 # - Negative φ: `sweep(gen, caption, "red->blue", [-1, -0.5, 0])` — what is "less blue than red" to this VLM?
-# - A pair whose source word is not in the caption raises a clear error: try
+# - Word order does not matter: `steer(gen, "in the desert, a small red circle moves slowly up", {"red->blue": 1})`
+#   places q's rows on the words that play their part (docs/steering.md, "Captions in any word order").
+# - Steer back from a caption with the target word: `{"blue->red": 1}` on "a small blue circle …" (the same as
+#   `{"red->blue": -1}`). It was never trained: `bank.strength_range("red->blue")["back"]` says how it fared.
+# - A caption with neither of a pair's words raises a clear error: try
 #   `steer(gen, "a small green …", {"red->blue": 1})`.
 # - `steer(..., window=(0, 0.3))` applies q only in the first 30 % of the steps (notebook 06 explores windows).
 # - Next notebook: `05_adverb_steering` — steering motion, slowly ↔ quickly.

@@ -320,6 +320,18 @@ def test_real_generator_on_cpu_prints_the_memory_plan(tmp_path, capsys):
 
 
 @pytest.mark.integration
+def test_steer_goes_back_by_the_reverse_name_on_a_caption_with_the_target_word(tmp_path, capsys):
+    blue = CAPTION.replace("red", "blue")
+    code, _, err = run_cli(capsys, "steer", blue, "--concept", "blue:red=1", "--steps", 2, "--out", tmp_path)
+    assert code == 0, err
+    record = json.loads((tmp_path / "steer.json").read_text())
+    assert [v["setting"] for v in record["videos"]] == [{"red->blue": 0.0}, {"red->blue": -1.0}]
+    assert record["words"] == ["blue", "red"]  # read at the caption's word, towards the source word
+    assert_one_line_error(capsys, ["steer", CAPTION.replace("red", "green"), "--concept", "blue:red", "--out",
+                                   tmp_path], r"must hold exactly one of 'red->blue''s words")
+
+
+@pytest.mark.integration
 def test_steer_takes_the_video_size_and_refuses_one_the_model_cannot_make(tmp_path, capsys):
     code, _, err = run_cli(capsys, "steer", CAPTION, "--concept", "red->blue", "--num-frames", 5, "--steps", 2,
                            "--vlm", "none", "--out", tmp_path)

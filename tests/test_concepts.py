@@ -113,6 +113,10 @@ def test_cached_and_naive_loops_train_the_same_vectors(cache, toy):
     a = train_concepts(gen, c, pairs, steps=3, batch_per_pair=2, progress=False)
     b = train_concepts(gen, c, pairs, steps=3, batch_per_pair=2, progress=False, loop="naive")
     assert a.pairs == ["red->blue", "desert->snow"]
+    # the layouts each q was trained on, for placing it on captions of other word orders
+    for k, name in enumerate(a.pairs):
+        own = [cap for (cap, _), i in zip(c.captions, c.pair.tolist()) if i == k]
+        assert a.references(name) and set(a.references(name)) <= set(own)
     for name in a.pairs:
         assert a[name].abs().sum() > 0
         # same targets up to float rounding (Adam's sign-like first steps can amplify tiny differences)

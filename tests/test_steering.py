@@ -85,8 +85,12 @@ def test_a_frame_mask_finer_than_a_latent_frame_warns_with_the_frames_steered(to
 @pytest.mark.integration
 def test_bad_input(toy):
     _, gen, _, bank = toy
-    with pytest.raises(ValueError, match="does not contain 'red->blue'"):
+    with pytest.raises(ValueError, match="must hold exactly one of 'red->blue'.s words 'red'.*'blue'.*'red' 0×"):
         steer(gen, "a small green circle moves slowly up in the desert", {"red->blue": 1.0}, concepts=bank)
+    with pytest.raises(ValueError, match="'red' 1×, 'blue' 1×"):
+        steer(gen, "a small red circle moves slowly up in the blue desert", {"red->blue": 1.0}, concepts=bank)
+    with pytest.raises(ValueError, match="set twice"):
+        steer(gen, CAPTION, {"red->blue": 1.0, "blue->red": 1.0}, concepts=bank)
     with pytest.warns(UserWarning, match="outside"):
         steer(gen, CAPTION, {"red->blue": 2.5}, concepts=bank, steps=2)
     with pytest.raises(ValueError, match="contains none of the"):
@@ -237,7 +241,14 @@ def test_the_strength_range_decides_what_warns():
     assert outside_range("red->blue", 1.2, bank) is None
     reason = outside_range("red->blue", 1.75, bank)
     assert "[0.5, 1.5]" in reason and "90% of 20 held-out seeds" in reason
-    assert outside_range("red->blue", 0.25, bank) and outside_range("red->blue", -1.0, bank)
+    assert outside_range("red->blue", 0.25, bank)
+    assert "away from the target word" in outside_range("red->blue", -1.0, bank)
+    # steering back from a caption with the target word: φ < 0, checked against the measured 'back' range
+    assert "never measured" in outside_range("red->blue", -1.0, bank, back=True)
+    assert "already holds the target word" in outside_range("red->blue", 1.0, bank, back=True)
+    back = _Ranged({**measured, "back": {**measured, "low": 0.75, "high": 1.25}})
+    assert outside_range("red->blue", -1.0, back, back=True) is None
+    assert "[−1.25, −0.75]" in outside_range("red->blue", -1.5, back, back=True)
     assert "no φ measured" in outside_range("red->blue", 1.0, _Ranged({**measured, "low": None, "high": None}))
     # a bank that records no range: the old rule, |φ| ≤ 2
     assert outside_range("red->blue", -1.0, _Ranged(None)) is None
@@ -286,3 +297,18 @@ def test_the_strength_range_is_measured_from_ground_truth(toy):
     keeps = [measured["kept"][g] >= 0.9 for g in ("0.5", "1")]
     assert (measured["low"], measured["high"]) == range_around_one((0.5, 1.0), keeps)
     assert range_around_one((0.5, 1.0, 1.5), [True, False, True]) == (None, None)  # φ = 1 must keep
+    # steering back: captions with 'square', steered by −φ; flipping back means measuring a circle
+    back = measure_strength_range(gen, bank, "circle->square", range(2), grid=(1.0,), back=True)
+    plain = [toyworld.measure(v).shape for v in _back_videos(gen, bank, range(2))]
+    assert back["flip"]["1"] == pytest.approx(sum(s == "circle" for s in plain) / 2)
+
+
+def _back_videos(gen, bank, seeds):
+    """What measure_strength_range(back=True) samples at φ = −1, built by hand."""
+    from l2vkit.baselines import sample_batch
+
+    captions = [toyworld.caption(toyworld.random_attributes(40_000 + s).replace(shape="square")) for s in seeds]
+    tokenizer = gen.pipe.tokenizer
+    steered = l2vkit.steering.steered_condition(gen.encode_prompt(captions), {"circle->square": -1.0}, bank,
+                                                captions=captions, tokenizer=tokenizer)
+    return sample_batch(gen, steered, 0).frames

@@ -20,11 +20,13 @@ def add_parser(sub) -> None:
                     "(settings, the VLM's probabilities of the first concept's words read through Φ, on the toy "
                     "world the attributes measured from the pixels, and provenance).")
     steer.add_argument("caption", metavar="CAPTION",
-                       help="the caption to sample; it must contain each concept's source word once, e.g. "
+                       help="the caption to sample, in any word order; it must hold each concept's source word "
+                            "once (or its target word, steered back by a negative φ or the reverse name), e.g. "
                             "\"a small red circle moves slowly up in the desert\"")
     steer.add_argument("--concept", action="append", required=True, metavar="NAME=PHI",
                        help="a concept and its strength φ: 'red->blue=1.0' (quoted: > is a shell redirect) or "
-                            "red:blue=1.0; φ is 1 when left out, |φ| > 2 warns; repeat for several concepts at once")
+                            "red:blue=1.0; blue:red=1.0 steers back (the caption holds 'blue'); φ is 1 when left "
+                            "out, φ outside the concept's measured strength range warns; repeat for several concepts")
     steer.add_argument("--sweep", metavar="PHIS", default=None,
                        help="comma-separated φ values for the first --concept, e.g. 0,0.5,1 (its own φ is then "
                             "ignored; other concepts keep theirs)")
@@ -177,12 +179,26 @@ def stem(index: int, setting: dict) -> str:
     return f"{index:02d}_" + "+".join(parts).replace("/", "_")
 
 
+def _pair_or_reverse(name: str, bank, where: str) -> tuple[str, float]:
+    """(the bank's pair, +1), or (the pair, −1) for its reverse name (``blue->red``, ``blue:red``: towards the source
+    word, from a caption that holds the target word)."""
+    try:
+        return resolve_pair_name(name, bank.specs, where), 1.0
+    except KeyError:
+        source, sep, target = name.replace("->", ":").partition(":")
+        if sep:
+            for key, spec in bank.specs.items():
+                if (spec.target, spec.source) == (source.strip(), target.strip()):
+                    return key, -1.0
+        raise
+
+
 def steer(args) -> int:
     import numpy as np
 
     from .. import steering
     from ..presets import preset_for
-    from ..concepts import ConceptBank, swap_word
+    from ..concepts import ConceptBank
     from ..io import write_json
     from ..provenance import canonical_model_id
     from ..video import side_by_side, write_video
@@ -208,11 +224,11 @@ def steer(args) -> int:
     bank = ConceptBank.load(concepts_file)
     resolved = {}
     for name, phi in strengths.items():
-        key = resolve_pair_name(name, bank.specs, f"--concept {name}: concept bank {concepts_file}")
+        key, sign = _pair_or_reverse(name, bank, f"--concept {name}: concept bank {concepts_file}")
         if key in resolved:
-            raise ValueError(f"--concept {name} is given twice; give each concept once")
-        resolved[key] = phi
-        swap_word(bank.spec(key), caption)  # ValueError when the caption lacks the source word
+            raise ValueError(f"--concept {name} is given twice (or with its reverse); give each concept once")
+        resolved[key] = sign * phi
+        steering.held_word(bank.spec(key), caption)  # ValueError unless the caption holds one of the pair's words
     strengths = resolved
     use_vlm = args.vlm.lower() != "none"
     if args.coupling:
@@ -288,7 +304,7 @@ def steer(args) -> int:
         "vlm": None if vlm is None else canonical_model_id(vlm.model_id),
         "concepts_file": str(concepts_file),
         "coupling_file": None if coupling_file is None else str(coupling_file),
-        "words": [spec.source, spec.target],
+        "words": list(result.words) if result.words else [spec.source, spec.target],  # (target, source) going back
         "slot": spec.slot,
         "videos": rows,
         "side_by_side": sheet,

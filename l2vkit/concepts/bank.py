@@ -44,6 +44,12 @@ class ConceptBank:
         self[name]
         return (self.meta.get("strength_range") or {}).get(name)
 
+    def references(self, name: str) -> list | None:
+        """Captions of the layouts the pair's q was trained on (:mod:`l2vkit.concepts.placement`), or ``None`` when
+        the bank records none (q is then added as trained, position by position)."""
+        self[name]
+        return (self.meta.get("reference_captions") or {}).get(name)
+
     def header(self) -> dict:
         from .validate import digest
 

@@ -75,6 +75,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     from ..distributed import is_main, shard_transformers, world
     from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import check_settings, load_state, save_state
+    from .placement import training_references
 
     check_settings(steps=steps, lr=lr, batch_per_pair=batch_per_pair, checkpoint_every=checkpoint_every)
     if loop not in ("cached", "naive"):
@@ -122,7 +123,8 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     meta = provenance(generator=generator_identity(generator), vlm=vlm_identity(vlm) if vlm is not None else None,
                       coupling=None if coupling is None else coupling.meta.get("created"),
                       cache=cache.meta, steps=steps, lr=lr, batch_per_pair=batch_per_pair, seed=seed, loop=loop,
-                      gradient_checkpointing=bool(gradient_checkpointing), processes=world()[1], fsdp=bool(fsdp))
+                      gradient_checkpointing=bool(gradient_checkpointing), processes=world()[1], fsdp=bool(fsdp),
+                      reference_captions=training_references(generator, cache, pairs))
     return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
                        {p.name: p for p in pairs}, meta, history)
 

@@ -6,7 +6,8 @@ table) whose slot holds the source word; every run of a seed starts from the sam
 pixels. *flip*: the slot shows the target word; *kept*: every other attribute equals the unsteered video's;
 *lost*: the share of frames in which no object is found.
 
-    python -m l2vkit.toyworld.controls_eval [--seeds 50] [--pairs red->blue ...] [--out outputs/controls_eval.json]
+    python -m l2vkit.toyworld.controls_eval [--seeds 50] [--pairs "red->blue" ...] [--cases structures ...]
+                                            [--out outputs/controls_eval.json]
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ PHIS = (0.5, 1.0, 1.5, 2.0)
 WINDOWS = ((0.0, 0.3), (0.3, 0.7), (0.7, 1.0))
 #: Slots that one still frame shows (the adverb and the direction need the whole clip).
 PER_FRAME_SLOTS = ("colour", "shape", "size", "scene")
+#: The groups of cases, in the order they are run.
+CASES = ("strengths", "windows", "back", "structures", "structures as trained", "frame mask")
 #: Caption structures besides the canonical one; each holds every attribute word once.
 STRUCTURES = {
     "scene first": "in the {scene}, a {size} {colour} {shape} moves {adverb} {direction}",
@@ -69,18 +72,28 @@ def _still_reading(frame, slot: str, frames: int):
     return None if found is None else getattr(found, slot)
 
 
-def evaluate_controls(generator, concepts, pair_name: str, seeds, *, batch_seed: int = 0) -> dict:
-    """Every control of :func:`l2vkit.steering.steer` on one pair, scored by ground truth over ``seeds``."""
+def evaluate_controls(generator, concepts, pair_name: str, seeds, *, batch_seed: int = 0, cases=CASES) -> dict:
+    """Every control of :func:`l2vkit.steering.steer` on one pair (or the groups of ``cases``), scored by ground
+    truth over ``seeds``."""
     from ..baselines import prompt_swap, sample_batch
     from ..concepts import swap_word
+    from ..concepts.placement import generator_tokenizer
     from ..steering import steer, steered_condition, steps_in_window
     from .attributes import caption, random_attributes
 
+    unknown = set(cases) - set(CASES)
+    if unknown:
+        raise ValueError(f"unknown cases {sorted(unknown)}; choose from {', '.join(CASES)}")
     pair = concepts.spec(pair_name)
     attrs = [random_attributes(30_000 + int(s)).replace(**{pair.slot: pair.source}) for s in seeds]
     captions = [caption(a) for a in attrs]
     base = generator.encode_prompt(captions)
     q = {pair_name: 1.0}
+
+    tokenizer = generator_tokenizer(generator)
+
+    def place(condition, strengths, texts):  # each q's rows on the tokens that play their part in each caption
+        return steered_condition(condition, strengths, concepts, captions=texts, tokenizer=tokenizer)
 
     def run(condition, schedule=None):
         if schedule is None:
@@ -91,34 +104,37 @@ def evaluate_controls(generator, concepts, pair_name: str, seeds, *, batch_seed:
     out = {"pair": pair_name, "slot": pair.slot, "seeds": len(captions)}
     out["prompt swap"] = _scores(_read(prompt_swap(generator, captions, pair, seed=batch_seed).frames), plain,
                                  pair.slot, pair.target)
-    for phi in PHIS:
-        out[f"φ = {phi:g}"] = _scores(_read(run(steered_condition(base, {pair_name: phi}, concepts))), plain,
+    for phi in PHIS if "strengths" in cases else ():
+        out[f"φ = {phi:g}"] = _scores(_read(run(place(base, {pair_name: phi}, captions))), plain,
                                       pair.slot, pair.target)
-    steered = steered_condition(base, q, concepts)
+    steered = place(base, q, captions)
     steps = generator.steps
-    for window in WINDOWS:
+    for window in WINDOWS if "windows" in cases else ():
         active = set(steps_in_window(window, steps))
         videos = run(base, lambda i, t, s=steered, b=base, a=active: s if i in a else b)
         out[f"window {window[0]:g}–{window[1]:g}"] = _scores(_read(videos), plain, pair.slot, pair.target)
 
-    # Negative φ on captions that hold the target word: does it go back to the source word?
-    back = [caption(a.replace(**{pair.slot: pair.target})) for a in attrs]
-    back_base = generator.encode_prompt(back)
-    back_plain = _read(run(back_base))
-    out["φ = −1 on the target caption"] = _scores(
-        _read(run(steered_condition(back_base, {pair_name: -1.0}, concepts))), back_plain, pair.slot, pair.source)
-    out["prompt swap back"] = _scores(plain, back_plain, pair.slot, pair.source)  # π with the source word
+    if "back" in cases:  # negative φ on captions that hold the target word: does it go back to the source word?
+        back = [caption(a.replace(**{pair.slot: pair.target})) for a in attrs]
+        back_base = generator.encode_prompt(back)
+        back_plain = _read(run(back_base))
+        out["φ = −1 on the target caption"] = _scores(
+            _read(run(place(back_base, {pair_name: -1.0}, back))), back_plain, pair.slot, pair.source)
+        out["prompt swap back"] = _scores(plain, back_plain, pair.slot, pair.source)  # π with the source word
 
-    for name, structure in STRUCTURES.items():
+    for name, structure in STRUCTURES.items() if "structures" in cases else ():
         texts = [_phrase(a, structure) for a in attrs]
         texts_base = generator.encode_prompt(texts)
         reference = _read(run(texts_base))
-        out[f"{name}: steered"] = _scores(_read(run(steered_condition(texts_base, q, concepts))), reference,
-                                          pair.slot, pair.target)
+        out[f"{name}: steered"] = _scores(_read(run(place(texts_base, q, texts))), reference, pair.slot,
+                                          pair.target)
+        if "structures as trained" in cases:  # q added row by row, as before placement
+            out[f"{name}: rows as trained"] = _scores(_read(run(steered_condition(texts_base, q, concepts))),
+                                                      reference, pair.slot, pair.target)
         swapped = generator.encode_prompt([swap_word(pair, t) for t in texts])
         out[f"{name}: prompt swap"] = _scores(_read(run(swapped)), reference, pair.slot, pair.target)
 
-    if pair.slot in PER_FRAME_SLOTS:
+    if pair.slot in PER_FRAME_SLOTS and "frame mask" in cases:
         out["frame mask, first half"] = _frame_mask_scores(generator, concepts, pair, captions, seeds, steer)
     return out
 
@@ -174,6 +190,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=50)
     parser.add_argument("--pairs", nargs="*", help="pair names (default: every pair of the shipped bank)")
+    parser.add_argument("--cases", nargs="*", choices=CASES, help="groups of cases (default: all)")
     parser.add_argument("--out", default="outputs/controls_eval.json")
     args = parser.parse_args(argv)
     generator = load_generator()
@@ -181,7 +198,7 @@ def main(argv=None):
     start = time.perf_counter()
     results = []
     for name in args.pairs or bank.pairs:
-        results.append(evaluate_controls(generator, bank, name, range(args.seeds)))
+        results.append(evaluate_controls(generator, bank, name, range(args.seeds), cases=args.cases or CASES))
         print(f"{name}: done after {time.perf_counter() - start:.0f} s", flush=True)
     print(format_table(results))
     write_json(args.out, {"seeds": args.seeds, "seconds": round(time.perf_counter() - start), "results": results})

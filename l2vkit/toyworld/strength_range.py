@@ -5,8 +5,9 @@ controls table's), steer at every φ of :data:`GRID` from the same noise and mea
 other five attributes equal the unsteered video's in at least ``kept_at_least`` of the seeds. The recorded range is
 the longest run of neighbouring grid values around φ = 1 (the strength the concept was trained at) that all keep;
 between grid values it is assumed to hold. It is stored in the bank's metadata, ``meta["strength_range"][pair]``,
-and :func:`l2vkit.steer` warns outside it. ``python -m l2vkit.toyworld.train_concepts`` records it after training;
-for a bank trained before:
+and :func:`l2vkit.steer` warns outside it. The same is measured for steering back (``["back"]``: captions that hold
+the target word, steered by −φ towards the source word). ``python -m l2vkit.toyworld.train_concepts`` records both
+after training; for a bank trained before:
 
     python -m l2vkit.toyworld.strength_range [--seeds 20] [--bank data/toy_concepts.safetensors] [--write]
 """
@@ -20,21 +21,26 @@ KEPT_AT_LEAST = 0.9
 
 
 def measure_strength_range(generator, concepts, pair_name: str, seeds, *, grid=GRID,
-                           kept_at_least: float = KEPT_AT_LEAST, batch_seed: int = 0) -> dict:
-    """The range of φ that keeps the other attributes for one pair, with the measurements behind it."""
+                           kept_at_least: float = KEPT_AT_LEAST, batch_seed: int = 0, back: bool = False) -> dict:
+    """The range of φ that keeps the other attributes for one pair, with the measurements behind it. ``back``:
+    captions with the target word steered by −φ (towards the source word); the range is then of −φ."""
     from ..baselines import sample_batch
+    from ..concepts.placement import generator_tokenizer
     from ..steering import steered_condition
     from .attributes import caption, random_attributes
     from .controls_eval import _read, _scores
 
     pair = concepts.spec(pair_name)
-    captions = [caption(random_attributes(40_000 + int(s)).replace(**{pair.slot: pair.source})) for s in seeds]
+    word, goal, sign = (pair.target, pair.source, -1.0) if back else (pair.source, pair.target, 1.0)
+    captions = [caption(random_attributes(40_000 + int(s)).replace(**{pair.slot: word})) for s in seeds]
     base = generator.encode_prompt(captions)
     plain = _read(sample_batch(generator, base, batch_seed).frames)
     scores = {}
     for phi in grid:
-        videos = sample_batch(generator, steered_condition(base, {pair_name: phi}, concepts), batch_seed).frames
-        scores[phi] = _scores(_read(videos), plain, pair.slot, pair.target)
+        steered = steered_condition(base, {pair_name: sign * phi}, concepts, captions=captions,
+                                    tokenizer=generator_tokenizer(generator))
+        videos = sample_batch(generator, steered, batch_seed).frames
+        scores[phi] = _scores(_read(videos), plain, pair.slot, goal)
     low, high = range_around_one(grid, [scores[phi]["kept"] >= kept_at_least for phi in grid])
     return {"low": low, "high": high, "kept_at_least": kept_at_least, "seeds": len(captions),
             "kept": {f"{phi:g}": round(s["kept"], 3) for phi, s in scores.items()},
@@ -66,6 +72,7 @@ def record_strength_ranges(generator, concepts, seeds, *, progress: bool = True,
     ranges = {}
     for name in tqdm(concepts.pairs, desc="strength ranges", disable=not progress):
         ranges[name] = measure_strength_range(generator, concepts, name, seeds, **kwargs)
+        ranges[name]["back"] = measure_strength_range(generator, concepts, name, seeds, back=True, **kwargs)
     concepts.meta["strength_range"] = ranges
     return ranges
 
@@ -73,10 +80,14 @@ def record_strength_ranges(generator, concepts, seeds, *, progress: bool = True,
 def format_ranges(ranges: dict) -> str:
     """A Markdown table: per pair, the recorded range and kept at each φ."""
     grid = list(next(iter(ranges.values()))["kept"])
-    lines = ["| pair | range | " + " | ".join(f"kept φ={g}" for g in grid) + " |", "|---|---|" + "---|" * len(grid)]
+    lines = ["| pair | range | " + " | ".join(f"kept φ=±{g}" for g in grid) + " |", "|---|---|" + "---|" * len(grid)]
     for name, r in ranges.items():
-        span = "none" if r["low"] is None else f"{r['low']:g}–{r['high']:g}"
-        lines.append(f"| {name} | {span} | " + " | ".join(f"{r['kept'][g]:.2f}" for g in grid) + " |")
+        for label, m in (("", r), (" (back, φ < 0)", r.get("back"))):
+            if m is None:
+                continue
+            span = "none" if m["low"] is None else f"{m['low']:g}–{m['high']:g}"
+            lines.append(f"| {name}{label} | {span} | " + " | ".join(f"{m['kept'][g]:.2f} ({m['flip'][g]:.2f})"
+                                                                 for g in grid) + " |")
     return "\n".join(lines)
 
 

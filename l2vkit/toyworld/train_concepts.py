@@ -62,6 +62,20 @@ def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None,
     return bank
 
 
+def record_references(generator, bank, *, seed: int = 0, samples_per_pair: int = DEFAULTS["samples_per_pair"]):
+    """Store the reference captions of a bank trained by :func:`train_toy` before banks recorded them: its cache's
+    π⁻ captions, drawn again as :func:`l2vkit.concepts.build_concept_cache` drew them (pair k from seed + 7919 k)."""
+    from ..concepts.placement import generator_tokenizer, reference_captions
+    from . import toy_captions
+
+    tokenizer = generator_tokenizer(generator)
+    bank.meta["reference_captions"] = {
+        name: reference_captions(tokenizer, bank.spec(name), toy_captions(bank.spec(name), samples_per_pair,
+                                                                          seed=seed + 7919 * k))
+        for k, name in enumerate(bank.pairs)}
+    return bank.meta["reference_captions"]
+
+
 def main(argv=None):
     from ..concepts import DIVERGENCES, OMEGA_READS
 
@@ -77,7 +91,19 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--range-seeds", type=int, default=20,
                         help="held-out seeds for each concept's strength range (0: record none)")
+    parser.add_argument("--references-only", action="store_true",
+                        help="only record the reference captions (the layouts each q was trained on) into --out")
     args = parser.parse_args(argv)
+    if args.references_only:
+        from ..concepts import ConceptBank
+        from . import load_generator
+
+        generator = load_generator()
+        bank = ConceptBank.load(args.out, generator=generator)
+        record_references(generator, bank, seed=args.seed)
+        bank.save(args.out)
+        print(f"wrote reference captions for {len(bank.pairs)} pairs into {args.out}")
+        return
     train_toy(args.out, divergence=args.divergence, seed=args.seed, steps=args.steps, lr=args.lr,
               omega_read=args.omega_read, range_seeds=args.range_seeds)
 
