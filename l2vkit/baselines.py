@@ -61,7 +61,8 @@ def steered_batch(generator, captions: Sequence[str], pair_name: str, phi: float
     generator : VideoGenerator
         The generator Ξ the bank was trained for.
     captions : sequence of str
-        The π⁻ captions.
+        The π⁻ captions; with a bank that records reference captions each holds the pair's source word (or its
+        target word, for φ < 0), whose tokens take the slot's rows (:mod:`l2vkit.concepts.placement`).
     pair_name : str
         The pair whose concept vector q is added.
     phi : float

@@ -155,15 +155,19 @@ def reverse_name(name: str, concepts) -> tuple[str, float]:
 
 
 def held_word(spec, caption: str) -> str:
-    """The pair's word that ``caption`` holds: its source word, or its target word (steering back with φ < 0)."""
+    """The pair's word that ``caption`` steers from: its source word when it stands there once (whatever else the
+    caption holds), else its target word when that stands there once and the source word not at all (steering back
+    with φ < 0)."""
     from .pairs import slot_word_count
 
     counts = {w: slot_word_count(w, caption) for w in (spec.source, spec.target)}
-    if sum(counts.values()) != 1:
-        raise ValueError(f"caption {caption!r} must hold exactly one of {spec.name!r}'s words {spec.source!r} (to "
-                         f"steer towards {spec.target!r}) or {spec.target!r} (to steer back with φ < 0); it holds "
-                         + ", ".join(f"{w!r} {n}×" for w, n in counts.items()))
-    return spec.source if counts[spec.source] else spec.target
+    if counts[spec.source] == 1:
+        return spec.source
+    if counts[spec.source] == 0 and counts[spec.target] == 1:
+        return spec.target
+    raise ValueError(f"caption {caption!r} must hold {spec.name!r}'s source word {spec.source!r} once (to steer "
+                     f"towards {spec.target!r}), or else its target word {spec.target!r} once (to steer back with "
+                     "φ < 0); it holds " + ", ".join(f"{w!r} {n}×" for w, n in counts.items()))
 
 
 def steered_condition(base, strengths: Mapping[str, float], concepts, *, captions=None, tokenizer=None):
@@ -180,6 +184,8 @@ def steered_condition(base, strengths: Mapping[str, float], concepts, *, caption
     embeds = base.embeds
     if isinstance(captions, str):
         captions = [captions]
+    if captions is not None and len(captions) != embeds.shape[0]:
+        raise ValueError(f"{len(captions)} captions for a condition of batch {embeds.shape[0]}; give one per row")
     for name, phi in strengths.items():
         if phi == 0.0:
             continue
@@ -329,21 +335,23 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
     if coupling is not None:
         coupling.check_models(vlm=vlm, generator=generator)
     held = {n: held_word(concepts.spec(n), caption) for s in settings for n in s}  # source or target word
+    base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
+    tokenizer = generator_tokenizer(generator)
+    steered_condition(base, dict.fromkeys(held, 1.0), concepts, captions=[caption],
+                      tokenizer=tokenizer)  # placing the rows fails here, before anything is sampled
     latent_mask, steered_frames = (None, None) if frame_mask is None and frame_indices is None else \
         _latent_frame_mask(generator, frame_mask, frames, frame_indices)
     back = {n for n, word in held.items() if word != concepts.spec(n).source}
     marks = warn_outside_ranges(settings, concepts, warn=warn_range, back=back)  # once every input is known to be good
     reference = None
     if latent_mask is not None:
-        unsteered = generator.sample(generator.encode_prompt(caption), steps=steps, guidance=guidance, seed=seed,
-                                     return_trajectory=True, output="frames")
+        unsteered = generator.sample(base, steps=steps, guidance=guidance, seed=seed, return_trajectory=True,
+                                     output="frames")
         reference = unsteered.trajectory
-    base = generator.encode_prompt(caption)  # once: every setting steers the same π⁻
     first_pair = next(iter(settings[0]), None)
     read_spec = concepts.spec(first_pair) if vlm is not None and coupling is not None and first_pair else None
     if read_spec is not None and held[first_pair] != read_spec.source:  # steering back: read at the target word
         read_spec = dataclasses.replace(read_spec, source=read_spec.target, target=read_spec.source, name="")
-    tokenizer = generator_tokenizer(generator)
     hook = None
     if latent_mask is not None:
         keep = torch.as_tensor(~latent_mask)

@@ -327,8 +327,14 @@ def test_steer_goes_back_by_the_reverse_name_on_a_caption_with_the_target_word(t
     record = json.loads((tmp_path / "steer.json").read_text())
     assert [v["setting"] for v in record["videos"]] == [{"red->blue": 0.0}, {"red->blue": -1.0}]
     assert record["words"] == ["blue", "red"]  # read at the caption's word, towards the source word
+    code, printed, err = run_cli(capsys, "steer", blue, "--concept", "blue:red", "--sweep", "0,0.5", "--steps", 2,
+                                 "--vlm", "none", "--out", tmp_path)
+    assert code == 0, err
+    record = json.loads((tmp_path / "steer.json").read_text())
+    assert [v["setting"] for v in record["videos"]] == [{"red->blue": 0.0}, {"red->blue": -0.5}]
+    assert record["words"] == ["blue", "red"] and "P(red | blue/red)" in printed
     assert_one_line_error(capsys, ["steer", CAPTION.replace("red", "green"), "--concept", "blue:red", "--out",
-                                   tmp_path], r"must hold exactly one of 'red->blue''s words")
+                                   tmp_path], r"must hold 'red->blue''s source word 'red' once")
 
 
 @pytest.mark.integration

@@ -222,12 +222,12 @@ def steer(args) -> int:
     concepts_file = default_file(args.concepts, generator_preset.concepts_file, "--concepts", "concepts",
                                  "train one with `l2vkit concepts`")
     bank = ConceptBank.load(concepts_file)
-    resolved = {}
+    resolved, signs = {}, {}
     for name, phi in strengths.items():
         key, sign = _pair_or_reverse(name, bank, f"--concept {name}: concept bank {concepts_file}")
         if key in resolved:
             raise ValueError(f"--concept {name} is given twice (or with its reverse); give each concept once")
-        resolved[key] = sign * phi
+        resolved[key], signs[key] = sign * phi, sign
         steering.held_word(bank.spec(key), caption)  # ValueError unless the caption holds one of the pair's words
     strengths = resolved
     use_vlm = args.vlm.lower() != "none"
@@ -255,6 +255,7 @@ def steer(args) -> int:
     first = next(iter(strengths))
     started = time.perf_counter()
     if phis is not None:
+        phis = [signs[first] * phi for phi in phis]  # a reverse name sweeps towards the source word
         others = {k: v for k, v in strengths.items() if k != first}
         result = steering.sweep(generator, caption, first, phis, others=others, window=window, frame_mask=frame_mask,
                                 **common)
@@ -274,6 +275,8 @@ def steer(args) -> int:
     out = Path(args.out)
     measure = generator_preset.measure  # ground truth from the pixels, where the preset has one
     spec = bank.spec(first)
+    held = steering.held_word(spec, caption)
+    words = (spec.source, spec.target) if held == spec.source else (spec.target, spec.source)
     scale = max(1, 256 // min(generator.height, generator.width))
     rows = []
     for i, (setting, video, prob, target, off) in enumerate(zip(settings, videos, probs, targets, outside)):
@@ -304,7 +307,7 @@ def steer(args) -> int:
         "vlm": None if vlm is None else canonical_model_id(vlm.model_id),
         "concepts_file": str(concepts_file),
         "coupling_file": None if coupling_file is None else str(coupling_file),
-        "words": list(result.words) if result.words else [spec.source, spec.target],  # (target, source) going back
+        "words": list(result.words) if result.words else list(words),  # (target, source) going back
         "slot": spec.slot,
         "videos": rows,
         "side_by_side": sheet,
@@ -313,7 +316,8 @@ def steer(args) -> int:
     }
     json_path = write_json(out / "steer.json", record)
 
-    p_head = f"P({spec.target} | {spec.source}/{spec.target})"
+    came, went = record["words"]  # (target, source) when steering back
+    p_head = f"P({went} | {came}/{went})"
     print(f"{'setting':34s} {p_head:>24s}  measured {spec.slot if measure else ''}".rstrip())
     for row in rows:
         p = "—" if row["target_probability"] is None else f"{row['target_probability']:.3f}"

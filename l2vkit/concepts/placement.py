@@ -13,8 +13,9 @@ token that plays its part in the caption being steered (positions found through 
    reference's words (extra words such as "very" get no row);
 4. the special tokens before and after the words, and the padding, take the reference's own.
 
-The reference chosen is the one that agrees with the caption at the most positions, so a caption laid out as the
-training captions gets q exactly as trained (every row in place).
+A caption laid out as one of the references (the same token count and slot positions) gets q exactly as trained,
+every row in place; otherwise the reference used is the one with the slot word at the same position, of the same
+length, and holding the same tokens at the most positions, in that order.
 """
 from __future__ import annotations
 
@@ -24,62 +25,72 @@ from dataclasses import dataclass
 from ..pairs import bare_word
 
 #: Reference captions kept per pair: one per (token count, slot position) layout seen in training, at most this many.
-MAX_REFERENCES = 16
+MAX_REFERENCES = 256
 
 
 @dataclass(frozen=True)
 class TokenLayout:
-    """A caption as the generator's tokenizer reads it: ``ids`` (special tokens included, no padding) and the
-    token positions of its slot word (``slot``), the words between the leading and trailing special tokens
-    (``start`` … ``end`` − 1)."""
+    """A caption as the generator's tokenizer reads it: ``keys``, each token as lower-case text without a word marker
+    (``""`` for the special tokens the tokenizer adds), the token positions of its slot word (``slot``), and the words
+    between the leading and trailing special tokens (``start`` … ``end`` − 1)."""
 
-    ids: tuple
+    keys: tuple
     slot: tuple
     start: int
     end: int
 
+    @property
+    def key(self) -> tuple:
+        """What makes two captions laid out alike: their token count and slot positions."""
+        return len(self.keys), self.slot
 
-def slot_span(caption: str, words) -> tuple[int, int]:
-    """Character span of the one caption word that is one of ``words`` (case and surrounding punctuation aside)."""
+
+def slot_span(caption: str, word: str) -> tuple[int, int]:
+    """Character span of the one caption word that is ``word`` (case and surrounding punctuation aside)."""
     hits = []
     for match in re.finditer(r"\S+", caption):
         bare = bare_word(match.group())
-        if bare in words:
+        if bare == word.lower():
             offset = match.group().lower().index(bare)
             hits.append((match.start() + offset, match.start() + offset + len(bare)))
     if len(hits) != 1:
-        raise ValueError(f"caption {caption!r} holds {len(hits)} of the words {sorted(words)}; expected exactly one")
+        raise ValueError(f"caption {caption!r} holds the word {word!r} {len(hits)} times; expected exactly once")
     return hits[0]
 
 
-def token_layout(tokenizer, caption: str, words) -> TokenLayout:
-    """Tokenize ``caption`` and find the tokens of its slot word (one of ``words``) through the offsets."""
+def _token_key(token: str) -> str:
+    return token.lower().lstrip("▁Ġ")  # sentencepiece and byte-level BPE mark a word's start
+
+
+def token_layout(tokenizer, caption: str, word: str, length: int | None = None) -> TokenLayout:
+    """Tokenize ``caption`` as the generator does (truncated to ``length`` tokens) and find the tokens of its slot
+    word ``word`` through the character offsets."""
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{type(tokenizer).__name__} gives no character offsets; placing concepts needs a fast "
                          "tokenizer (AutoTokenizer.from_pretrained(..., use_fast=True))")
-    begin, finish = slot_span(caption, {w.lower() for w in words})
-    encoded = tokenizer(caption, return_offsets_mapping=True, add_special_tokens=True)
+    begin, finish = slot_span(caption, word)
+    limits = {} if length is None else {"truncation": True, "max_length": length}
+    encoded = tokenizer(caption, return_offsets_mapping=True, return_special_tokens_mask=True, **limits)
     ids, offsets = list(encoded["input_ids"]), list(encoded["offset_mapping"])
-    special = set(tokenizer.all_special_ids)
-    slot = tuple(i for i, (a, b) in enumerate(offsets) if b > a and a < finish and b > begin and ids[i] not in special)
-    start = 0
-    while start < len(ids) and ids[start] in special:
-        start += 1
-    end = len(ids)
-    while end > start and ids[end - 1] in special:
-        end -= 1
-    return TokenLayout(tuple(ids), slot, start, end)
+    added = list(encoded["special_tokens_mask"])  # only what the tokenizer adds: an <unk> word is still a word
+    keys = tuple("" if special else _token_key(token)
+                 for token, special in zip(tokenizer.convert_ids_to_tokens(ids), added))
+    slot = tuple(i for i, (a, b) in enumerate(offsets) if keys[i] and b > a and a < finish and b > begin)
+    if not slot:
+        where = f" within the {length} tokens the generator encodes; shorten the caption or move the word forward" \
+            if length is not None else ""
+        raise ValueError(f"caption {caption!r}: no token of {word!r}{where}")
+    words = [i for i, special in enumerate(added) if not special]
+    return TokenLayout(keys, slot, words[0], words[-1] + 1)
 
 
 def placement(reference: TokenLayout, caption: TokenLayout, length: int) -> list[int]:
     """For each of the ``length`` condition positions of ``caption``, the reference row it takes (−1: none)."""
-    rows = []
-    ref, ids = reference.ids, caption.ids
     shared = {}
     for i in range(reference.start, reference.end):
         if i not in reference.slot:
-            shared.setdefault(ref[i], []).append(i)
-    anchor_ref, anchor = reference.slot[0], caption.slot[0]
+            shared.setdefault(reference.keys[i], []).append(i)
+    rows = []
     for j in range(length):
         if j < caption.start:  # leading special tokens
             rows.append(j if j < reference.start else -1)
@@ -88,10 +99,12 @@ def placement(reference: TokenLayout, caption: TokenLayout, length: int) -> list
             rows.append(r if r < length else -1)
         elif j in caption.slot:
             rows.append(reference.slot[min(caption.slot.index(j), len(reference.slot) - 1)])
-        else:
-            relative = j - anchor + anchor_ref
-            if j < len(ids) and ids[j] in shared:
-                rows.append(min(shared[ids[j]], key=lambda i: abs(i - relative)))
+        else:  # offsets from the slot word's first token before it, from its last token after it
+            before = j < caption.slot[0]
+            anchor = (caption.slot[0], reference.slot[0]) if before else (caption.slot[-1], reference.slot[-1])
+            relative = j - anchor[0] + anchor[1]
+            if caption.keys[j] in shared:
+                rows.append(min(shared[caption.keys[j]], key=lambda i: abs(i - relative)))
             else:
                 inside = reference.start <= relative < reference.end and relative not in reference.slot
                 rows.append(relative if inside else -1)
@@ -99,17 +112,17 @@ def placement(reference: TokenLayout, caption: TokenLayout, length: int) -> list
 
 
 def agreement(reference: TokenLayout, caption: TokenLayout) -> tuple:
-    """How well ``reference`` fits ``caption``: the same slot position and length first, then equal tokens."""
-    same = sum(a == b for a, b in zip(reference.ids, caption.ids))
-    return (reference.slot[:1] == caption.slot[:1], len(reference.ids) == len(caption.ids), same)
+    """How well ``reference`` fits ``caption``: the same slot position first, then the same token count, then how
+    many positions hold the same token."""
+    same = sum(a == b for a, b in zip(reference.keys, caption.keys))
+    return (reference.slot[:1] == caption.slot[:1], len(reference.keys) == len(caption.keys), same)
 
 
 def reference_captions(tokenizer, pair, captions, limit: int = MAX_REFERENCES) -> list[str]:
-    """One caption per (token count, slot position) layout among ``captions`` (the pair's training π⁻), in order."""
+    """One caption per (token count, slot positions) layout among ``captions`` (the pair's training π⁻), in order."""
     seen, out = set(), []
     for text in captions:
-        layout = token_layout(tokenizer, text, {pair.source})
-        key = (len(layout.ids), layout.slot)
+        key = token_layout(tokenizer, text, pair.source).key
         if key not in seen:
             seen.add(key)
             out.append(text)
@@ -137,11 +150,20 @@ def training_references(generator, cache, pairs) -> dict | None:
 
 def placed_rows(tokenizer, pair, references, caption: str, length: int) -> list[int]:
     """The rows of a concept trained on ``references`` that ``caption``'s condition positions take (−1: none).
-    ``caption`` holds the pair's source word, or its target word (steering back)."""
-    layout = token_layout(tokenizer, caption, {pair.source, pair.target})
-    layouts = [token_layout(tokenizer, r, {pair.source}) for r in references]
-    best = max(layouts, key=lambda ref: agreement(ref, layout))
-    return placement(best, layout, length)
+    ``caption`` holds the pair's source word, or its target word (steering back; see :func:`l2vkit.steering.held_word`).
+    A caption laid out as one of the references (the same token count and slot positions) takes every row in place,
+    as in training."""
+    from ..pairs import slot_word_count
+
+    word = pair.source if slot_word_count(pair.source, caption) == 1 else pair.target  # as held_word decides
+    try:
+        layout = token_layout(tokenizer, caption, word, length)
+    except ValueError as error:
+        raise ValueError(f"{pair.name!r}: {error}") from None
+    layouts = [token_layout(tokenizer, r, pair.source, length) for r in references]
+    if any(ref.key == layout.key for ref in layouts):
+        return list(range(length))
+    return placement(max(layouts, key=lambda ref: agreement(ref, layout)), layout, length)
 
 
 def place(q, rows):

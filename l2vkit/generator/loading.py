@@ -60,8 +60,9 @@ def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, 
     adapter = cls if cls.pipeline_classes else cls.adapter_for(pipeline_name)  # VideoGenerator itself chooses
     if verbose:
         print_memory_plan(model_id, adapter, dtype, kwargs)
-    # with captions encoded once (l2vkit.generator.encode_captions) the text encoder is not loaded at all
-    skipped = {} if conditions is None else {"text_encoder": None, "tokenizer": None}
+    # with captions encoded once (l2vkit.generator.encode_captions) the text encoder is not loaded at all; the
+    # tokenizer (a few MB) stays: steering places concept rows on the caption's tokens through it
+    skipped = {} if conditions is None else {"text_encoder": None}
     if conditions is not None and conditions.model_id and _name(conditions.model_id) != _name(model_id):
         raise ValueError(f"the conditions were encoded with {conditions.model_id}'s text encoder, not {model_id}'s; "
                          "encode the captions with this model (l2vkit.generator.encode_captions)")
