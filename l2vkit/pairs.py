@@ -90,6 +90,20 @@ def slot_word_count(word: str, caption: str) -> int:
     return sum(bare_word(w) == word.lower() for w in str(caption).split())
 
 
+def held_word(spec, caption: str) -> str:
+    """The pair's word that ``caption`` steers from: its source word when it stands there once (whatever else the
+    caption holds), else its target word when that stands there once and the source word not at all (steering back
+    with φ < 0)."""
+    counts = {w: slot_word_count(w, caption) for w in (spec.source, spec.target)}
+    if counts[spec.source] == 1:
+        return spec.source
+    if counts[spec.source] == 0 and counts[spec.target] == 1:
+        return spec.target
+    raise ValueError(f"caption {caption!r} must hold {spec.name!r}'s source word {spec.source!r} once (to steer "
+                     f"towards {spec.target!r}), or else its target word {spec.target!r} once (to steer back with "
+                     "φ < 0); it holds " + ", ".join(f"{w!r} {n}×" for w, n in counts.items()))
+
+
 def _check_captions(pair: ContrastPair, raw, where: str) -> None:
     if not isinstance(raw, list) or not raw or not all(isinstance(c, str) and c.strip() for c in raw):
         raise ValueError(f"{where}: field 'captions' must be a non-empty list of captions, got {raw!r}")

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
+from .pairs import held_word  # noqa: F401  (part of the steering API)
 from .steering_controls import (PHI_LIMIT, _check_window, _latent_frame_mask,  # noqa: F401
                                 latent_to_video_frame_mask, outside_range, steps_in_window,
                                 video_to_latent_frame_mask, warn_outside_ranges)
@@ -152,22 +153,6 @@ def reverse_name(name: str, concepts) -> tuple[str, float]:
             return pair, -1.0
     concepts[name]  # KeyError naming the bank's pairs
     raise KeyError(name)  # pragma: no cover - concepts[name] raised
-
-
-def held_word(spec, caption: str) -> str:
-    """The pair's word that ``caption`` steers from: its source word when it stands there once (whatever else the
-    caption holds), else its target word when that stands there once and the source word not at all (steering back
-    with φ < 0)."""
-    from .pairs import slot_word_count
-
-    counts = {w: slot_word_count(w, caption) for w in (spec.source, spec.target)}
-    if counts[spec.source] == 1:
-        return spec.source
-    if counts[spec.source] == 0 and counts[spec.target] == 1:
-        return spec.target
-    raise ValueError(f"caption {caption!r} must hold {spec.name!r}'s source word {spec.source!r} once (to steer "
-                     f"towards {spec.target!r}), or else its target word {spec.target!r} once (to steer back with "
-                     "φ < 0); it holds " + ", ".join(f"{w!r} {n}×" for w, n in counts.items()))
 
 
 def steered_condition(base, strengths: Mapping[str, float], concepts, *, captions=None, tokenizer=None):

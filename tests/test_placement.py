@@ -35,7 +35,7 @@ def test_token_layout_finds_the_slot_through_the_offsets(tokenizer):
     layout = token_layout(tokenizer, "Red, a small circle moves up in the desert", "red")
     assert [layout.keys[i] for i in layout.slot] == ["red"]  # the comma is not part of the slot
     assert (layout.start, layout.end) == (1, len(layout.keys) - 1)  # [CLS] … [SEP]
-    assert layout.keys[0] == layout.keys[-1] == ""  # the special tokens the tokenizer adds
+    assert layout.keys[0] is None and layout.keys[-1] is None  # the special tokens the tokenizer adds
 
 
 def test_a_tokenizer_without_offsets_is_refused(tokenizer):
@@ -89,6 +89,17 @@ def test_words_after_a_slot_word_of_another_length_keep_their_offsets(tokenizer)
     assert len(layout.slot) == 2 and rows[layout.slot[0]] == rows[layout.slot[1]] == 3
     assert rows[layout.slot[-1] + 1:layout.end] == list(range(4, 11))  # circle → triangle, moves → moves, …
     assert rows[2] == 2  # 'small' before the slot: 'large''s row
+
+
+def test_placed_rows_steer_from_the_word_held_word_chooses():
+    with pytest.raises(ValueError, match="'red->blue': .*must hold 'red->blue'.s source word 'red' once.*'red' 2×"):
+        placed_rows(None, RED, ["a red circle"], "a red red blue circle", 24)
+
+
+def test_byte_level_and_sentencepiece_word_markers_are_not_part_of_a_word():
+    from l2vkit.concepts.placement import _token_key
+
+    assert _token_key("Ġthe") == _token_key("▁The") == _token_key("the") == "the"
 
 
 def test_an_unknown_word_is_a_word_not_a_special_token():

@@ -31,7 +31,7 @@ MAX_REFERENCES = 256
 @dataclass(frozen=True)
 class TokenLayout:
     """A caption as the generator's tokenizer reads it: ``keys``, each token as lower-case text without a word marker
-    (``""`` for the special tokens the tokenizer adds), the token positions of its slot word (``slot``), and the words
+    (``None`` for the special tokens the tokenizer adds), the token positions of its slot word (``slot``), and the words
     between the leading and trailing special tokens (``start`` … ``end`` − 1)."""
 
     keys: tuple
@@ -59,7 +59,7 @@ def slot_span(caption: str, word: str) -> tuple[int, int]:
 
 
 def _token_key(token: str) -> str:
-    return token.lower().lstrip("▁Ġ")  # sentencepiece and byte-level BPE mark a word's start
+    return token.lstrip("▁Ġ").lower()  # sentencepiece and byte-level BPE mark a word's start
 
 
 def token_layout(tokenizer, caption: str, word: str, length: int | None = None) -> TokenLayout:
@@ -68,13 +68,15 @@ def token_layout(tokenizer, caption: str, word: str, length: int | None = None) 
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"{type(tokenizer).__name__} gives no character offsets; placing concepts needs a fast "
                          "tokenizer (AutoTokenizer.from_pretrained(..., use_fast=True))")
+    caption = " ".join(caption.split())  # as Wan's prompt_clean does; the other tokenizers ignore runs of spaces
     begin, finish = slot_span(caption, word)
     limits = {} if length is None else {"truncation": True, "max_length": length}
     encoded = tokenizer(caption, return_offsets_mapping=True, return_special_tokens_mask=True, **limits)
     ids, offsets = list(encoded["input_ids"]), list(encoded["offset_mapping"])
     added = list(encoded["special_tokens_mask"])  # only what the tokenizer adds: an <unk> word is still a word
-    keys = tuple("" if special else _token_key(token)
+    keys = tuple(None if special else _token_key(token)
                  for token, special in zip(tokenizer.convert_ids_to_tokens(ids), added))
+    # a bare word marker ('▁' alone) is no part of the word after it
     slot = tuple(i for i, (a, b) in enumerate(offsets) if keys[i] and b > a and a < finish and b > begin)
     if not slot:
         where = f" within the {length} tokens the generator encodes; shorten the caption or move the word forward" \
@@ -88,7 +90,7 @@ def placement(reference: TokenLayout, caption: TokenLayout, length: int) -> list
     """For each of the ``length`` condition positions of ``caption``, the reference row it takes (−1: none)."""
     shared = {}
     for i in range(reference.start, reference.end):
-        if i not in reference.slot:
+        if i not in reference.slot and reference.keys[i] is not None:
             shared.setdefault(reference.keys[i], []).append(i)
     rows = []
     for j in range(length):
@@ -114,7 +116,7 @@ def placement(reference: TokenLayout, caption: TokenLayout, length: int) -> list
 def agreement(reference: TokenLayout, caption: TokenLayout) -> tuple:
     """How well ``reference`` fits ``caption``: the same slot position first, then the same token count, then how
     many positions hold the same token."""
-    same = sum(a == b for a, b in zip(reference.keys, caption.keys))
+    same = sum(a == b and a is not None for a, b in zip(reference.keys, caption.keys))
     return (reference.slot[:1] == caption.slot[:1], len(reference.keys) == len(caption.keys), same)
 
 
@@ -150,20 +152,37 @@ def training_references(generator, cache, pairs) -> dict | None:
 
 def placed_rows(tokenizer, pair, references, caption: str, length: int) -> list[int]:
     """The rows of a concept trained on ``references`` that ``caption``'s condition positions take (−1: none).
-    ``caption`` holds the pair's source word, or its target word (steering back; see :func:`l2vkit.steering.held_word`).
+    ``caption`` holds the pair's source word, or its target word (steering back; :func:`l2vkit.pairs.held_word`).
     A caption laid out as one of the references (the same token count and slot positions) takes every row in place,
     as in training."""
-    from ..pairs import slot_word_count
+    from ..pairs import held_word
 
-    word = pair.source if slot_word_count(pair.source, caption) == 1 else pair.target  # as held_word decides
     try:
-        layout = token_layout(tokenizer, caption, word, length)
+        layout = token_layout(tokenizer, caption, held_word(pair, caption), length)
     except ValueError as error:
         raise ValueError(f"{pair.name!r}: {error}") from None
-    layouts = [token_layout(tokenizer, r, pair.source, length) for r in references]
+    layouts = _reference_layouts(tokenizer, pair.source, tuple(references), length)
     if any(ref.key == layout.key for ref in layouts):
         return list(range(length))
     return placement(max(layouts, key=lambda ref: agreement(ref, layout)), layout, length)
+
+
+def _reference_layouts(tokenizer, word: str, references: tuple, length: int) -> list:
+    """The references' layouts, computed once per tokenizer, word, references and length (a sweep or a batch asks
+    for them once per caption and setting)."""
+    key = (id(tokenizer), word, references, length)
+    if key not in _LAYOUTS or _LAYOUTS[key][0] is not tokenizer:  # an id can be reused once a tokenizer is gone
+        try:
+            _LAYOUTS[key] = (tokenizer, [token_layout(tokenizer, r, word, length) for r in references])
+        except ValueError as error:
+            raise ValueError(f"the bank's reference caption cannot be placed ({error}); it was recorded for a "
+                             "generator that encodes more tokens") from None
+        if len(_LAYOUTS) > 256:
+            _LAYOUTS.pop(next(iter(_LAYOUTS)))
+    return _LAYOUTS[key][1]
+
+
+_LAYOUTS: dict = {}
 
 
 def place(q, rows):

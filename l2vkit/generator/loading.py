@@ -1,6 +1,8 @@
 """Loading a diffusers pipeline by hub id, local folder or preset name, for :meth:`VideoGenerator.from_pretrained`."""
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def pipeline_class_name(model_id: str, revision: str | None = None) -> str:
     """The diffusers pipeline class a hub id / folder declares in its ``model_index.json``."""
@@ -61,8 +63,10 @@ def load_adapter(cls, model_id: str, *, revision=None, dtype=None, device=None, 
     if verbose:
         print_memory_plan(model_id, adapter, dtype, kwargs)
     # with captions encoded once (l2vkit.generator.encode_captions) the text encoder is not loaded at all; the
-    # tokenizer (a few MB) stays: steering places concept rows on the caption's tokens through it
+    # tokenizer (a few MB) stays where the model has one: steering places concept rows on the caption's tokens with it
     skipped = {} if conditions is None else {"text_encoder": None}
+    if conditions is not None and Path(str(model_id)).is_dir() and not (Path(str(model_id)) / "tokenizer").is_dir():
+        skipped["tokenizer"] = None
     if conditions is not None and conditions.model_id and _name(conditions.model_id) != _name(model_id):
         raise ValueError(f"the conditions were encoded with {conditions.model_id}'s text encoder, not {model_id}'s; "
                          "encode the captions with this model (l2vkit.generator.encode_captions)")
