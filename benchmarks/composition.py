@@ -12,7 +12,7 @@ COMBINATIONS = (("red->blue", "desert->snow"), ("small->large", "grass->sea"), (
 
 def run(seeds: int = 50) -> dict:
     from l2vkit import toyworld as tw
-    from l2vkit.concepts import toy_captions
+    from l2vkit.toyworld import toy_captions
     from l2vkit.provenance import provenance
     from l2vkit.steering import steer
     from l2vkit.toyworld.steering_eval import measured_attributes

@@ -24,7 +24,7 @@ _REGISTERED: dict[str, "Preset"] = {}
 #: overrides what its models need (the toy world trains at 1e-3).
 CONCEPT_DEFAULTS: Mapping = MappingProxyType({
     "steps": 1000, "lr": 1e-4, "samples_per_pair": 16, "timesteps_per_sample": 10, "batch_per_pair": 8,
-    "divergence": "hellinger", "omega_read": "two_paths"})
+    "divergence": "hellinger", "omega_read": "two_paths", "directions": "forward"})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -244,7 +244,8 @@ fig
 # - Word order does not matter: `steer(gen, "in the desert, a small red circle moves slowly up", {"red->blue": 1})`
 #   places q's rows on the words that play their part (docs/steering.md, "Captions in any word order").
 # - Steer back from a caption with the target word: `{"blue->red": 1}` on "a small blue circle …" (the same as
-#   `{"red->blue": -1}`). It was never trained: `bank.strength_range("red->blue")["back"]` says how it fared.
+#   `{"red->blue": -1}`). The toy bank was trained both ways; `bank.strength_range("red->blue")["back"]` gives the
+#   measured range for going back.
 # - A caption with neither of a pair's words raises a clear error: try
 #   `steer(gen, "a small green …", {"red->blue": 1})`.
 # - `steer(..., window=(0, 0.3))` applies q only in the first 30 % of the steps (notebook 06 explores windows).

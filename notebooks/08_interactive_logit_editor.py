@@ -8,7 +8,8 @@
 # when a slider comes to rest, and *stop* cancels a render in progress.
 #
 # The editor turns the whole series into one control panel. Pick a caption π⁻: every contrast pair whose source word
-# occurs in it gets a slider for its strength φ (−2 … 2), so moving a slider asks for a change of that word's logit.
+# occurs in it gets a slider for its strength φ (−2 … 2), so moving a slider asks for a change of that word's logit; a
+# pair whose target word occurs instead gets one too, and steers back towards its source word with φ < 0.
 # The video is sampled with π⁻ + Σ_k φ_k q_k, optionally only inside a window of sampling steps; next to it the
 # editor shows the VLM's probabilities of every pair's two words — read through the coupling Φ from the final latent
 # and from the decoded pixels — for the unsteered and the edited video, and the VLM's own caption of both.

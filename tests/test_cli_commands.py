@@ -77,6 +77,10 @@ def test_train_toy_refuses_a_misspelt_setting_before_loading_anything():
 
     with pytest.raises(TypeError, match=r"unknown settings \['divergense'\]"):
         train_toy("unused.safetensors", divergense="kl")
+    from l2vkit.toyworld.train_concepts import main
+
+    with pytest.raises(SystemExit, match=r"--pairs: unknown pair\(s\) red->green; the shipped pairs are red->blue"):
+        main(["--pairs", "red->green", "--out", "unused.safetensors"])
 
 
 @pytest.mark.unit
@@ -207,11 +211,12 @@ def test_concepts_tiny(tmp_path, capsys):
     out = tmp_path / "bank.safetensors"
     code, printed, _ = run_cli(capsys, "concepts", "--steps", 3, "--only", "red->blue", "--samples-per-pair", 2,
                                "--timesteps-per-sample", 2, "--batch-per-pair", 2, "--divergence", "js",
-                               "--out", out, "--quiet")
+                               "--directions", "both", "--out", out, "--quiet")
     assert code == 0 and f"wrote {out}: 1 concept(s) red->blue" in printed
     bank = ConceptBank.load(out, generator=tw.load_generator())
     assert bank.pairs == ["red->blue"]
     assert bank.meta["steps"] == 3 and bank.meta["cache"]["divergence"] == "js"
+    assert bank.meta["cache"]["directions"] == "both" and bank.meta["cache"]["samples_per_pair"] == 2
     assert not (tmp_path / "bank.train_state.pt").exists()
 
 

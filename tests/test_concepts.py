@@ -1,4 +1,5 @@
 """Concept vectors: divergences, captions, the cache, batched training (cached vs naive), the bank and its errors."""
+import functools
 import math
 import shutil
 
@@ -46,6 +47,27 @@ def test_captions_edit_exactly_the_slot_word():
         swap_word(RED_BLUE, "a red red circle")
     caps = toy_captions(RED_BLUE, 6, seed=1)
     assert len(set(caps)) > 1 and all(toyworld.parse_caption(c).colour == "red" for c in caps)
+
+
+@pytest.mark.unit
+def test_toy_captions_in_other_word_orders_name_every_attribute_once():
+    from l2vkit.toyworld.attributes import ATTRIBUTE_VALUES, FILLERS
+
+    canonical = toy_captions(RED_BLUE, 200, seed=4)
+    mixed = toy_captions(RED_BLUE, 200, seed=4, reordered=0.5)
+    assert toy_captions(RED_BLUE, 200, seed=4, reordered=0.0) == canonical
+    other = [m for m in mixed if m not in canonical]
+    assert 70 <= len(other) <= 130  # about half, drawn at random
+    assert all(m == c for m, c in zip(mixed, canonical) if m in canonical)  # the others are left as they were
+    assert any(m.startswith("in the") for m in other) and any("that moves" in m for m in other)
+    assert any(set(m.replace(",", "").split()) & set(FILLERS) for m in other)
+    for text in other:
+        words = text.replace(",", "").split()
+        for slot, values in ATTRIBUTE_VALUES.items():
+            assert sum(w in values for w in words) == 1, (slot, text)
+        assert "red" in words
+    with pytest.raises(ValueError, match="reordered=1.5"):
+        toy_captions(RED_BLUE, 2, reordered=1.5)
 
 
 @pytest.mark.unit
@@ -104,6 +126,63 @@ def test_cache_holds_velocity_differences_and_bounded_weights(cache, toy):
     with torch.no_grad():
         v_p = gen.velocity(c.z_t[i:i + 1], plus, c.t[i:i + 1])
     assert torch.allclose(c.v_minus[i] + c.dv[i], v_p[0], atol=1e-4)
+
+
+@pytest.mark.integration
+def test_a_cache_for_both_directions_adds_samples_that_steer_back_from_the_target_path(toy):
+    """directions="both": the forward samples are the forward cache's, and each has a mirror on π⁺'s trajectory
+    (same noise) with the π⁺ caption, Δv = G(π⁻) − G(π⁺) there, the same Δω (Hellinger is symmetric) and sign −1;
+    training subtracts q there, and the naive loop agrees with the cached one."""
+    vlm, gen, coupling = toy
+    settings = dict(captions=toy_captions, samples_per_pair=2, timesteps_per_sample=2, steps=6, progress=False)
+    forward = build_concept_cache(gen, vlm, coupling, [RED_BLUE], **settings)
+    both = build_concept_cache(gen, vlm, coupling, [RED_BLUE], directions="both", **settings)
+    assert both.meta["directions"] == "both" and len(both) == 2 * len(forward)
+    ahead, back = both.signs() > 0, both.signs() < 0
+    assert int(back.sum()) == len(forward) and torch.equal(both.z_t[ahead], forward.z_t)
+    assert torch.equal(both.dw[ahead], forward.dw) and torch.allclose(both.dw[back], forward.dw, atol=1e-6)
+    run = gen.sample(gen.encode_prompt([c[1] for c in forward.captions[:2]]), steps=6, seed=0, return_trajectory=True)
+    i = int(torch.nonzero(back)[0])
+    assert both.captions[i] == forward.captions[0][::-1]  # (own caption π⁺, other caption π⁻)
+    assert torch.allclose(both.z_t[i], run.trajectory[0][0].float())
+    with torch.no_grad():
+        v_minus = gen.velocity(both.z_t[i:i + 1], gen.encode_prompt(forward.captions[0][0]), both.t[i:i + 1])
+    assert torch.allclose(both.v_minus[i] + both.dv[i], v_minus[0], atol=1e-4)
+    a = train_concepts(gen, both, [RED_BLUE], steps=3, batch_per_pair=4, progress=False)
+    b = train_concepts(gen, both, [RED_BLUE], steps=3, batch_per_pair=4, progress=False, loop="naive")
+    cosine = torch.nn.functional.cosine_similarity(a["red->blue"].flatten(), b["red->blue"].flatten(), dim=0)
+    assert a["red->blue"].abs().sum() > 0 and cosine > 0.99
+    assert set(a.references("red->blue")) <= {c[0] for c in forward.captions}  # layouts of the π⁻ captions only
+    with pytest.raises(ValueError, match="directions='back'; choose one of forward, both"):
+        build_concept_cache(gen, vlm, coupling, [RED_BLUE], directions="back", **settings)
+
+
+@pytest.mark.integration
+def test_training_on_other_word_orders_places_q_as_steering_does(toy):
+    """references=: captions laid out as a reference train q's rows in place (so references equal to the training
+    captions change nothing); a caption in another word order trains the rows placement gives it."""
+    from l2vkit.concepts.placement import generator_tokenizer, placed_rows, training_rows
+
+    vlm, gen, coupling = toy
+    mixed = functools.partial(toy_captions, reordered=1.0)
+    c = build_concept_cache(gen, vlm, coupling, [RED_BLUE], captions=mixed, samples_per_pair=3,
+                            timesteps_per_sample=2, steps=6, progress=False)
+    canonical = {"red->blue": toy_captions(RED_BLUE, 8, seed=0)}
+    rows, chosen = training_rows(gen, c, [RED_BLUE], canonical)
+    length = c.embeds.shape[1]
+    assert rows.shape == (len(c), length) and set(chosen["red->blue"]) <= set(canonical["red->blue"])
+    own = c.captions[0][0]
+    assert own not in canonical["red->blue"]  # another word order
+    assert rows[0].tolist() == placed_rows(generator_tokenizer(gen), RED_BLUE, chosen["red->blue"], own, length)
+    assert rows[0].tolist() != list(range(length))
+    placed = train_concepts(gen, c, [RED_BLUE], steps=2, batch_per_pair=2, progress=False, references=canonical)
+    assert placed.references("red->blue") == chosen["red->blue"] and placed["red->blue"].abs().sum() > 0
+    itself = {"red->blue": [cap for cap, _ in c.captions]}
+    a = train_concepts(gen, c, [RED_BLUE], steps=2, batch_per_pair=2, progress=False, references=itself)
+    b = train_concepts(gen, c, [RED_BLUE], steps=2, batch_per_pair=2, progress=False)
+    assert torch.equal(a["red->blue"], b["red->blue"])
+    with pytest.raises(ValueError, match="references has no captions for red->blue"):
+        train_concepts(gen, c, [RED_BLUE], steps=1, progress=False, references={})
 
 
 @pytest.mark.integration

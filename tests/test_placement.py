@@ -196,7 +196,8 @@ def test_placed_concepts_flip_captions_in_another_word_order(toy):
     result = evaluate_controls(gen, bank, "red->blue", range(2), cases=("structures", "structures as trained"))
     assert {k for k in result if isinstance(result[k], dict)} == {
         f"{s}: {how}" for s in ("scene first", "colour before size", "adverb after direction", "relative clause",
-                                "extra adjectives") for how in ("steered", "rows as trained", "prompt swap")} | {
+                                "extra adjectives", "unseen wording")
+        for how in ("steered", "rows as trained", "prompt swap")} | {
         "prompt swap"}
     assert result["scene first: steered"]["flip"] == 1.0 and result["extra adjectives: steered"]["flip"] == 1.0
     assert result["scene first: rows as trained"]["flip"] == 0.0

@@ -38,7 +38,9 @@ def test_editable_pairs_follow_the_caption(toy):
     bank = toy["concepts"]
     assert editable_pairs(CAPTION, bank) == ["red->blue", "circle->square", "small->large", "slowly->quickly",
                                              "desert->snow"]
-    assert editable_pairs(GRASS, bank) == ["green->yellow", "grass->sea"]
+    # "large", "square", "quickly": the target words of three pairs, steered back by φ < 0
+    assert editable_pairs(GRASS, bank) == ["green->yellow", "circle->square", "small->large", "slowly->quickly",
+                                           "grass->sea"]
     assert editable_pairs("a red red circle", bank) == ["circle->square"]  # an ambiguous slot is not editable
     assert editable_pairs("", bank) == []
 
@@ -80,7 +82,7 @@ def test_render_follows_a_sequence_of_edits(toy):
                                                                                                  read="pixels")
     assert "blue" in blue.vlm_caption
     # a new caption: other editable pairs; the old strength is ignored and reported
-    assert grass.editable == ["green->yellow", "grass->sea"] and grass.ignored == ["desert->snow"]
+    assert grass.editable == editable_pairs(GRASS, toy["concepts"]) and grass.ignored == ["desert->snow"]
     assert grass.active == {} and "ignored" in grass.html
     assert np.array_equal(grass.video, toy["generator"].generate(GRASS, seed=1))
 
@@ -200,9 +202,9 @@ def test_editor_widget_wires_controls_to_render(toy):
     assert editor.output.outputs != first  # cleared and redrawn
 
     editor.caption.value = GRASS  # new caption: new sliders, old φ gone
-    assert list(editor.sliders) == ["green->yellow", "grass->sea"]
+    assert list(editor.sliders) == editable_pairs(GRASS, toy["concepts"])
     editor.debouncer.flush()
-    assert editor.last.active == {} and editor.last.editable == ["green->yellow", "grass->sea"]
+    assert editor.last.active == {} and editor.last.editable == list(editor.sliders)
 
     editor.live.value = False
     editor.set_strength("grass->sea", 1.0)
@@ -234,3 +236,19 @@ def test_editable_pairs_read_the_slot_word_as_steer_does():
 
     assert editable_pairs("Red, a circle moves up", Bank()) == ["red->blue"]  # steer accepts it
     assert editable_pairs("a red circle, Red!", Bank()) == []  # steer refuses it: twice
+    assert editable_pairs("a Blue circle", Bank()) == ["red->blue"]  # steered back with φ < 0
+    assert editable_pairs("a red circle and a blue one", Bank()) == ["red->blue"]  # forward: the source word wins
+    assert editable_pairs("a blue circle and a blue one", Bank()) == []
+
+
+@pytest.mark.integration
+def test_a_caption_with_the_target_word_steers_back(toy):
+    """On "a small red square …" the circle->square slider steers back to a circle with φ < 0: the VLM reads the
+    slot after "a small red", the video shows a circle, and the summary says which way the slider goes."""
+    square = CAPTION.replace("circle", "square")
+    out = render(EditorState(square, {"circle->square": -1.0}, seed=2), **toy, measure=toyworld.measure)
+    assert "circle->square" in out.editable and out.active == {"circle->square": -1.0}
+    assert out.measured.shape == "circle", out.measured
+    assert out.target_probability("circle->square", video="unsteered", read="pixels") > 0.9  # P(square) before
+    assert out.target_probability("circle->square", read="pixels") < 0.1  # and after: a circle
+    assert "steering back" in out.html and "φ &lt; 0 steers towards &#x27;circle&#x27;" in out.html

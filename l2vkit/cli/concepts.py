@@ -36,7 +36,7 @@ def default_note(key: str) -> str:
 
 
 def add_parser(sub) -> None:
-    from ..concepts import DIVERGENCES, OMEGA_READS
+    from ..concepts import DIRECTIONS, DIVERGENCES, OMEGA_READS
 
     concepts = sub.add_parser(
         "concepts", help="train concept vectors q_o, one per contrast pair", epilog=EXIT_CODES,
@@ -68,6 +68,10 @@ def add_parser(sub) -> None:
                           help="where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (two_paths) "
                                "or both from the π⁻ trajectory's latent (same_latent, one sampling run less; "
                                f"{default_note('omega_read')})")
+    concepts.add_argument("--directions", default=None, choices=DIRECTIONS,
+                          help="train each q to steer from π⁻ towards π⁺ only (forward, the paper) or also back from "
+                               "π⁺ (both: φ < 0 on a caption holding the target word then steers towards the source "
+                               f"word; twice the cached samples; {default_note('directions')})")
     concepts.add_argument("--seed", type=int, default=0, metavar="N",
                           help="seed for captions, noise and batches (default: 0)")
     concepts.add_argument("--vlm", default="toy", help="VLM: 'toy' or a Hugging Face id / local folder (default: toy)")
@@ -91,7 +95,8 @@ def settings_for(args, preset) -> dict:
     """Every concept-training setting: the command line's, else the preset's, checked."""
     settings = {}
     for option, (key, _, _) in {**SETTINGS, "--divergence": ("divergence", str, ""),
-                                "--omega-read": ("omega_read", str, "")}.items():
+                                "--omega-read": ("omega_read", str, ""),
+                                "--directions": ("directions", str, "")}.items():
         given = getattr(args, key)
         settings[key] = preset.concept_setting(key) if given is None else given
         if key in ("steps", "samples_per_pair", "timesteps_per_sample", "batch_per_pair"):
@@ -142,7 +147,7 @@ def train(args) -> int:
                                 samples_per_pair=settings["samples_per_pair"],
                                 timesteps_per_sample=settings["timesteps_per_sample"],
                                 divergence_kind=settings["divergence"], omega_read=settings["omega_read"],
-                                seed=args.seed, progress=progress)
+                                directions=settings["directions"], seed=args.seed, progress=progress)
     cached = time.perf_counter()
     empty = negligible_pairs(cache)  # build_concept_cache has warned; --strict makes it an error
     if empty and args.strict:

@@ -13,16 +13,10 @@ so a training step costs one forward and one backward of G for all pairs at once
 from __future__ import annotations
 
 from .bank import FORMAT_VERSION, METADATA_KEY, ConceptBank
-from .cache import (DIVERGENCES, OMEGA_READS, ConceptCache, build_concept_cache, check_pair, divergence, mask_of,
-                    negligible_pairs, pair_captions, slot_prefix, swap_word, token_probs_by_prompt)
+from .cache import (DIRECTIONS, DIVERGENCES, OMEGA_READS, ConceptCache, build_concept_cache, check_pair, divergence,
+                    mask_of, negligible_pairs, pair_captions, slot_prefix, swap_word, token_probs_by_prompt)
 from .training import train_concepts
 
-__all__ = ["DIVERGENCES", "FORMAT_VERSION", "METADATA_KEY", "OMEGA_READS", "ConceptBank", "ConceptCache",
-           "build_concept_cache", "check_pair", "divergence", "mask_of", "negligible_pairs", "pair_captions", "slot_prefix", "swap_word",
-           "token_probs_by_prompt", "train_concepts"]
-
-
-def __getattr__(name):
-    from .._deprecated import moved_attribute
-
-    return moved_attribute(__name__, name)
+__all__ = ["DIRECTIONS", "DIVERGENCES", "FORMAT_VERSION", "METADATA_KEY", "OMEGA_READS", "ConceptBank", "ConceptCache",
+           "build_concept_cache", "check_pair", "divergence", "mask_of", "negligible_pairs", "pair_captions",
+           "slot_prefix", "swap_word", "token_probs_by_prompt", "train_concepts"]

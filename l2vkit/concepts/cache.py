@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 DIVERGENCES = ("hellinger", "kl", "js", "none")
 #: Where Δω reads x̂0±: on the π⁻ and π⁺ trajectories of the same noise (default), or both from π⁻'s z_t.
 OMEGA_READS = ("two_paths", "same_latent")
+#: Which way concepts are trained: towards π⁺ from π⁻'s trajectory (the paper), or also back from π⁺'s.
+DIRECTIONS = ("forward", "both")
 
 
 # --------------------------------------------------------------------------------------------- divergences
@@ -92,7 +94,12 @@ def check_pair(pair, vlm=None, captions: Sequence[str] = ()) -> None:
 @dataclasses.dataclass
 class ConceptCache:
     """What training needs and q does not change, per sample: pair index ``pair`` (S,), latents ``z_t``, timestep
-    ``t``, ``v_minus`` = G(z_t, π⁻, t), ``dv`` = Δv, ``dw`` = Δω, and the caption's π⁻ (``embeds``, ``mask``)."""
+    ``t``, ``v_minus`` = G(z_t, π⁻, t), ``dv`` = Δv, ``dw`` = Δω, and the caption's π⁻ (``embeds``, ``mask``).
+
+    A cache built with ``directions="both"`` also holds samples that steer back: z_t on π⁺'s trajectory, the caption
+    π⁺ (``embeds``), ``v_minus`` = G(z_t, π⁺, t), ``dv`` = G(z_t, π⁻, t) − G(z_t, π⁺, t) and ``sign`` −1 (q is
+    subtracted there); ``sign`` is +1 for the others, and ``None`` means +1 everywhere. ``captions`` holds each
+    sample's (own caption, other caption)."""
 
     pair: "torch.Tensor"
     z_t: "torch.Tensor"
@@ -103,8 +110,15 @@ class ConceptCache:
     embeds: "torch.Tensor"
     mask: "torch.Tensor | None"
     names: list
-    captions: list  # (π⁻, π⁺) per sample
+    captions: list  # (π⁻, π⁺) per sample; (π⁺, π⁻) for a sample that steers back
     meta: dict
+    sign: "torch.Tensor | None" = None
+
+    def signs(self):
+        """``sign`` as a float tensor (S,): +1 where q is added, −1 where it is subtracted (steering back)."""
+        import torch
+
+        return torch.ones(len(self)) if self.sign is None else self.sign.float()
 
     def __len__(self) -> int:
         return int(self.pair.shape[0])
@@ -159,8 +173,8 @@ def pair_captions(captions, pair, count: int, *, seed: int) -> list[str]:
 
 def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=None,
                         samples_per_pair: int = 16, timesteps_per_sample: int = 10, steps: int | None = None,
-                        divergence_kind: str = "hellinger", omega_read: str = "two_paths", seed: int = 0,
-                        progress: bool = True) -> ConceptCache:
+                        divergence_kind: str = "hellinger", omega_read: str = "two_paths",
+                        directions: str = "forward", seed: int = 0, progress: bool = True) -> ConceptCache:
     """Sample π⁻ trajectories for every pair and cache (z_t, t, G(z_t, π⁻, t), Δv, Δω) along them.
 
     Each caption is sampled once and ``timesteps_per_sample`` evenly spaced steps of its trajectory become samples;
@@ -194,6 +208,11 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
         ``"same_latent"``: both x̂0 come from the π⁻ trajectory's z_t (no extra run); there Δω falls to ≈ 0 once
         the trajectory has committed to π⁻ (the late steps), so those steps barely train q_o although steering
         applies it.
+    directions : str
+        ``"forward"`` (default; the paper): samples on π⁻'s trajectory, where q is trained to steer towards π⁺.
+        ``"both"``: also samples on π⁺'s trajectory from the same noise, where −q is trained to steer back towards
+        π⁻ (Δv reversed, Δω read the same way), so that φ < 0 on a caption holding the target word works as well;
+        twice the samples, one more velocity per step and pair.
     seed : int
         Pair k's captions are sampled in one batch with noise seed ``seed + k`` (a caption function gets
         ``seed + 7919·k``).
@@ -209,8 +228,9 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
     Raises
     ------
     ValueError
-        For an unknown ``divergence_kind`` or ``omega_read``, no pairs, no captions for a pair, a coupling fitted
-        for other models, a caption without its pair's source word exactly once, or a word the VLM cannot score.
+        For an unknown ``divergence_kind``, ``omega_read`` or ``directions``, no pairs, no captions for a pair, a
+        coupling fitted for other models, a caption without its pair's source word exactly once, or a word the VLM
+        cannot score.
     """
     import torch
     from tqdm.auto import tqdm
@@ -221,12 +241,15 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
         raise ValueError(f"divergence {divergence_kind!r}; choose one of {', '.join(DIVERGENCES)}")
     if omega_read not in OMEGA_READS:
         raise ValueError(f"omega_read={omega_read!r}; choose one of {', '.join(OMEGA_READS)}")
+    if directions not in DIRECTIONS:
+        raise ValueError(f"directions={directions!r}; choose one of {', '.join(DIRECTIONS)}")
     if not pairs:
         raise ValueError("no contrast pairs given")
     coupling.check_models(vlm=vlm, generator=generator)
     steps = generator.check_steps(steps)
-    parts = {k: [] for k in ("pair", "z_t", "t", "v_minus", "dv", "dw", "embeds", "mask")}
+    parts = {k: [] for k in ("pair", "z_t", "t", "v_minus", "dv", "dw", "embeds", "mask", "sign")}
     sample_captions = []
+    two_paths, both = omega_read == "two_paths" and divergence_kind != "none", directions == "both"
     for k, pair in enumerate(tqdm(pairs, desc="concept cache", disable=not progress)):
         minus = pair_captions(captions, pair, samples_per_pair, seed=seed + 7919 * k)
         check_pair(pair, vlm, minus)
@@ -235,40 +258,76 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
         with torch.no_grad():
             run = generator.sample(cond_m, steps=steps, seed=seed + k, return_trajectory=True)
             run_p = (generator.sample(cond_p, steps=steps, seed=seed + k, return_trajectory=True)
-                     if omega_read == "two_paths" and divergence_kind != "none" else None)
+                     if two_paths or both else None)
         picks = np.unique(np.linspace(0, steps - 1, timesteps_per_sample).round().astype(int))
         for i in picks:
-            z_t = run.trajectory[i]
             t = run.timesteps[i].float().expand(len(minus))
             sigma = generator.sigma_of(run.timesteps[i])
-            with torch.no_grad():
-                v_m = generator.velocity(z_t, cond_m, t).float().cpu()
-                v_p = generator.velocity(z_t, cond_p, t).float().cpu()
-                if run_p is None:
-                    x0_p = generator.x0_estimate(z_t, v_p, sigma)
-                else:  # x̂0 on the π⁺ path at the same step
-                    z_p = run_p.trajectory[i]
-                    x0_p = generator.x0_estimate(z_p, generator.velocity(z_p, cond_p, t).float().cpu(), sigma)
-                w_m = _slot_distribution(vlm, coupling, generator.x0_estimate(z_t, v_m, sigma), cond_m, pair, minus)
-                w_p = _slot_distribution(vlm, coupling, x0_p, cond_p, pair, minus)
-            parts["pair"].append(torch.full((len(minus),), k))
-            parts["z_t"].append(z_t.float())
-            parts["t"].append(t.cpu())
-            parts["v_minus"].append(v_m)
-            parts["dv"].append(v_p - v_m)
-            parts["dw"].append(divergence(w_m, w_p, divergence_kind).float().cpu())
-            parts["embeds"].append(cond_m.embeds.float().cpu())
-            parts["mask"].append(mask_of(cond_m).cpu())
-            sample_captions += list(zip(minus, plus))
+            on_minus = _on_path(generator, run.trajectory[i], cond_m, cond_p, t, sigma)
+            on_plus = (None if run_p is None else
+                       _on_path(generator, run_p.trajectory[i], cond_p, cond_m if both else None, t, sigma))
+            dw, dw_back = _delta_omega(vlm, coupling, pair, minus, (cond_m, cond_p), on_minus, on_plus,
+                                       divergence_kind, two_paths, both)
+            samples = [(on_minus, cond_m, dw, 1.0, list(zip(minus, plus)))]
+            if both:
+                samples.append((on_plus, cond_p, dw_back, -1.0, list(zip(plus, minus))))
+            for path, own, weight, sign, texts in samples:
+                parts["pair"].append(torch.full((len(minus),), k))
+                parts["z_t"].append(path["z_t"])
+                parts["t"].append(t.cpu())
+                parts["v_minus"].append(path["v_own"])
+                parts["dv"].append(path["v_other"] - path["v_own"])
+                parts["dw"].append(weight)
+                parts["embeds"].append(own.embeds.float().cpu())
+                parts["mask"].append(mask_of(own).cpu())
+                parts["sign"].append(torch.full((len(minus),), sign))
+                sample_captions += texts
     data = {k: torch.cat(v) for k, v in parts.items()}
     meta = {"samples_per_pair": samples_per_pair, "timesteps_per_sample": timesteps_per_sample, "steps": steps,
-            "divergence": divergence_kind, "omega_read": omega_read, "seed": seed,
+            "divergence": divergence_kind, "omega_read": omega_read, "directions": directions, "seed": seed,
             "coupling": coupling.meta.get("created"), "generator": generator_identity(generator),
             "vlm": vlm_identity(vlm)}
     cache = ConceptCache(**data, names=[p.name for p in pairs], captions=sample_captions, meta=meta)
     for message in negligible_pairs(cache):
         warnings.warn(message, stacklevel=2)
     return cache
+
+
+def _delta_omega(vlm, coupling, pair, minus, conditions, on_minus, on_plus, kind, two_paths, both):
+    """Δω of the forward samples and of those that steer back (``None`` unless ``both``). x̂0 under π⁻ and under π⁺
+    are read each on its own path (``two_paths``), or both from the sample's own z_t."""
+    import torch
+
+    if kind == "none":  # Δω ≡ 1: nothing to read
+        ones = torch.ones(len(minus))
+        return ones, ones if both else None
+    cond_m, cond_p = conditions
+    with torch.no_grad():
+        w_m = _slot_distribution(vlm, coupling, on_minus["x0_own"], cond_m, pair, minus)
+        w_p = _slot_distribution(vlm, coupling, on_plus["x0_own"] if two_paths else on_minus["x0_other"],
+                                 cond_p, pair, minus)
+        dw = divergence(w_m, w_p, kind).float().cpu()
+        if not both:
+            return dw, None
+        if two_paths:  # from π⁺'s path back: the same reads, mirrored
+            return dw, divergence(w_p, w_m, kind).float().cpu()
+        own = _slot_distribution(vlm, coupling, on_plus["x0_own"], cond_p, pair, minus)
+        other = _slot_distribution(vlm, coupling, on_plus["x0_other"], cond_m, pair, minus)
+        return dw, divergence(own, other, kind).float().cpu()
+
+
+def _on_path(generator, z_t, own, other, t, sigma) -> dict:
+    """At ``z_t``: the velocities under the sample's ``own`` condition and the ``other`` one (skipped when ``None``),
+    and the x̂0 each gives."""
+    import torch
+
+    with torch.no_grad():
+        out = {"z_t": z_t.float(), "v_own": generator.velocity(z_t, own, t).float().cpu()}
+        out["x0_own"] = generator.x0_estimate(z_t, out["v_own"], sigma)
+        if other is not None:
+            out["v_other"] = generator.velocity(z_t, other, t).float().cpu()
+            out["x0_other"] = generator.x0_estimate(z_t, out["v_other"], sigma)
+    return out
 
 
 def mask_of(condition):

@@ -145,9 +145,32 @@ def training_references(generator, cache, pairs) -> dict | None:
     tokenizer = generator_tokenizer(generator)
     if tokenizer is None:
         return None
-    pair_of = cache.pair.tolist()
-    return {p.name: reference_captions(tokenizer, p, [c[0] for c, k in zip(cache.captions, pair_of) if k == i])
+    pair_of, forward = cache.pair.tolist(), (cache.signs() > 0).tolist()  # the π⁻ captions
+    return {p.name: reference_captions(tokenizer, p, [c[0] for c, k, f in zip(cache.captions, pair_of, forward)
+                                                      if k == i and f])
             for i, p in enumerate(pairs)}
+
+
+def training_rows(generator, cache, pairs, references):
+    """For :func:`~l2vkit.concepts.train_concepts` with ``references``: the rows (S, L) each cached sample's
+    condition positions take, and ``{pair name: reference captions}`` (one per layout among ``references[name]``)."""
+    import torch
+
+    tokenizer = generator_tokenizer(generator)
+    if tokenizer is None:
+        raise ValueError("references= places q's rows through the generator's tokenizer's character offsets; this "
+                         "generator has no fast tokenizer")
+    missing = [p.name for p in pairs if not references.get(p.name)]
+    if missing:
+        raise ValueError(f"references has no captions for {', '.join(missing)}")
+    chosen = {p.name: reference_captions(tokenizer, p, references[p.name]) for p in pairs}
+    length, memo = cache.embeds.shape[1], {}
+    rows = []
+    for (own, _), k in zip(cache.captions, cache.pair.tolist()):
+        if (k, own) not in memo:
+            memo[k, own] = placed_rows(tokenizer, pairs[k], chosen[pairs[k].name], own, length)
+        rows.append(memo[k, own])
+    return torch.tensor(rows, dtype=torch.long), chosen
 
 
 def placed_rows(tokenizer, pair, references, caption: str, length: int) -> list[int]:

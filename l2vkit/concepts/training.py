@@ -12,11 +12,13 @@ from .cache import ConceptCache, mask_of
 def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: int = 1000, lr: float = 1e-3,
                    batch_per_pair: int = 16, seed: int = 0, loop: str = "cached", checkpoint=None,
                    checkpoint_every: int = 200, progress: bool = True, vlm=None, coupling=None,
-                   gradient_checkpointing: bool = False, fsdp: bool = False) -> ConceptBank:
+                   gradient_checkpointing: bool = False, fsdp: bool = False, references=None) -> ConceptBank:
     """Train one q_o per pair, all pairs in one batched run, with G frozen.
 
     Each step draws ``batch_per_pair`` cached samples per pair and costs one forward and one backward of G. Every q_o
-    starts at zero and is trained with Adam. The paper uses 1k steps at lr 1e-4; the toy bank 3k steps at lr 1e-3.
+    starts at zero and is trained with Adam. The paper uses 1k steps at lr 1e-4; the toy bank 3k steps at lr 1e-3. On
+    a cache built with ``directions="both"`` the draw mixes samples that steer forward (π⁻ + Δω·q) and back
+    (π⁺ − Δω·q).
 
     Parameters
     ----------
@@ -54,6 +56,12 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         Under several processes (``torchrun``, ``accelerate launch``), shard G's frozen weights over them
         (:func:`l2vkit.distributed.shard_transformers`) as well as each step's samples: for generators that do not
         fit one GPU with their activations. Without it, every process holds all of G (data parallel).
+    references : mapping of pair name → captions, optional
+        The captions whose token layouts q's rows follow (e.g. those of one caption template). A training caption
+        laid out otherwise (another word order, extra words) then receives q's rows placed on its tokens, as
+        :func:`l2vkit.steer` places them (:mod:`l2vkit.concepts.placement`), so q learns to act in those word orders
+        too; the bank records them as its reference captions. Needs the generator's fast tokenizer. Default: each
+        training caption is its own reference (q's rows follow its token positions).
 
     Returns
     -------
@@ -75,7 +83,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     from ..distributed import is_main, shard_transformers, world
     from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import check_settings, load_state, save_state
-    from .placement import training_references
+    from .placement import training_references, training_rows
 
     check_settings(steps=steps, lr=lr, batch_per_pair=batch_per_pair, checkpoint_every=checkpoint_every)
     if loop not in ("cached", "naive"):
@@ -89,7 +97,9 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     rng = torch.Generator().manual_seed(seed)
     history, start = [], 0
     state = load_state(Path(checkpoint)) if checkpoint else None
-    settings = {"lr": lr, "batch_per_pair": batch_per_pair, "loop": loop, "cache": cache.meta, "samples": len(cache)}
+    rows, chosen = (None, None) if references is None else training_rows(generator, cache, pairs, references)
+    settings = {"lr": lr, "batch_per_pair": batch_per_pair, "loop": loop, "cache": cache.meta, "samples": len(cache),
+                **({} if chosen is None else {"references": chosen})}
     if state is not None:
         if (state["names"] != names or state["steps"] != steps or state["seed"] != seed
                 or state.get("settings") != settings):
@@ -115,7 +125,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         shard_transformers(generator)
     recompute = generator.recomputing_blocks() if gradient_checkpointing else contextlib.nullcontext()
     with recompute:
-        _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, range(start, steps), loop=loop,
+        _train_steps(generator, cache, q, rows, optimizer, rng, by_pair, plus_cache, range(start, steps), loop=loop,
                      batch_per_pair=batch_per_pair, history=history, bar=bar,
                      save=save if checkpoint and is_main() else None,
                      checkpoint_every=checkpoint_every, steps=steps)
@@ -124,26 +134,29 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
                       coupling=None if coupling is None else coupling.meta.get("created"),
                       cache=cache.meta, steps=steps, lr=lr, batch_per_pair=batch_per_pair, seed=seed, loop=loop,
                       gradient_checkpointing=bool(gradient_checkpointing), processes=world()[1], fsdp=bool(fsdp),
-                      reference_captions=training_references(generator, cache, pairs))
+                      reference_captions=chosen or training_references(generator, cache, pairs))
     return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
                        {p.name: p for p in pairs}, meta, history)
 
 
-def _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, step_range, *, loop, batch_per_pair,
+def _train_steps(generator, cache, q, rows, optimizer, rng, by_pair, plus_cache, step_range, *, loop, batch_per_pair,
                  history, bar, save, checkpoint_every, steps):
     """The optimisation loop of :func:`train_concepts` (``save(step)`` writes the resumable state). Under several
-    processes each takes its rows of the step's batch and the gradients are summed (:mod:`l2vkit.distributed`)."""
+    processes each takes its rows of the step's batch and the gradients are summed (:mod:`l2vkit.distributed`).
+    ``rows`` (S, L): for each sample, the row of q each condition position takes (−1: none), or ``None`` (in place)."""
     import torch
 
     from ..distributed import my_rows, sum_gradients, weighted_mean
     from ..generator.base import Condition
 
+    signs = cache.signs()
     for step in step_range:
         index = torch.cat([ix[torch.randint(0, len(ix), (batch_per_pair,), generator=rng)] for ix in by_pair])
         total = len(index)
         index = index[my_rows(total)]  # the same draw everywhere; each process its own rows
         k = cache.pair[index]
         dw = cache.dw[index].view(-1, 1, 1)
+        sign = signs[index].view(-1, 1, 1)
         z_t, t = cache.z_t[index], cache.t[index]
         embeds_m, mask = cache.embeds[index], cache.mask[index]
         if loop == "cached":
@@ -154,7 +167,8 @@ def _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, step_
                 plus = _plus_condition(generator, cache, index, plus_cache)
                 dv = generator.velocity(z_t, plus, t) - v_m
         target = v_m + dw.view(-1, 1, 1, 1, 1) * dv
-        steered = Condition(embeds_m + dw * q[k], mask)
+        q_k = q[k] if rows is None else _placed(q[k], rows[index])
+        steered = Condition(embeds_m + sign * dw * q_k, mask)  # −q on samples that steer back
         loss = torch.nn.functional.mse_loss(generator.velocity(z_t, steered, t), target)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"concept training diverged at step {step}; lower lr")
@@ -171,8 +185,17 @@ def _train_steps(generator, cache, q, optimizer, rng, by_pair, plus_cache, step_
             save(step + 1)
 
 
+def _placed(q_k, rows):
+    """Per sample, q's rows at ``rows`` (B, L) (zero where −1): :func:`~l2vkit.concepts.placement.place` batched."""
+    import torch
+
+    index = rows.clamp_min(0).unsqueeze(-1).expand_as(q_k)
+    return torch.gather(q_k, 1, index) * (rows >= 0).unsqueeze(-1).to(q_k.dtype)
+
+
 def _plus_condition(generator, cache, index, memo):
-    """π⁺ for cached samples (naive loop only), encoded once per caption."""
+    """The other caption's condition for cached samples (π⁺, or π⁻ for a sample that steers back; naive loop only),
+    encoded once per caption."""
     from ..generator.base import Condition
 
     import torch

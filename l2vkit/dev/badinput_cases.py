@@ -156,6 +156,12 @@ def _api_cases() -> list[Case]:
             lambda b: _train_concepts(b, lr=-1.0)),
         api("concept training with 0 steps", r"steps=0; expected a positive whole number",
             lambda b: _train_concepts(b, steps=0)),
+        api("a concept cache for directions = 'back'", r"directions='back'; choose one of forward, both",
+            lambda b: _concept_cache(b, directions="back")),
+        api("training on captions whose references are missing", r"references has no captions for red->blue",
+            lambda b: _train_concepts_without_references(b)),
+        api("toy captions with reordered = 1.5", r"reordered=1.5; expected a share between 0 and 1",
+            lambda b: _toy_captions(reordered=1.5)),
         api("a coupling fit with lr = inf", r"lr=inf; expected a finite positive number",
             lambda b: _fit_coupling(b, lr=INF)),
         api("a coupling fit with batch_size = 0", r"batch_size=0; expected a positive whole number",
@@ -175,6 +181,32 @@ def _train_concepts(bench, **settings):
     from ..concepts import train_concepts
 
     return train_concepts(bench.gen, None, [], progress=False, **settings)  # refused before the cache is read
+
+
+def _concept_cache(bench, **settings):
+    from ..concepts import build_concept_cache
+
+    return build_concept_cache(bench.gen, None, bench.coupling, [], **settings)  # refused before anything is read
+
+
+def _train_concepts_without_references(bench):
+    import torch
+
+    from ..concepts import ConceptCache, train_concepts
+    from ..toyworld import contrast_pairs
+
+    pair = contrast_pairs()[0]
+    zeros = torch.zeros(1, 16, 3, 8, 8)
+    cache = ConceptCache(pair=torch.zeros(1, dtype=torch.long), z_t=zeros, t=torch.zeros(1), v_minus=zeros, dv=zeros,
+                         dw=torch.ones(1), embeds=torch.zeros(1, 24, 384), mask=torch.ones(1, 24, dtype=torch.bool),
+                         names=[pair.name], captions=[(CAPTION, CAPTION.replace("red", "blue"))], meta={})
+    return train_concepts(bench.gen, cache, [pair], steps=1, progress=False, references={})
+
+
+def _toy_captions(**settings):
+    from ..toyworld import contrast_pairs, toy_captions
+
+    return toy_captions(contrast_pairs()[0], 2, **settings)
 
 
 def _fit_coupling(bench, **settings):

@@ -1,5 +1,6 @@
 """The toy world: synthetic videos with measurable ground truth (see docs/toy-world.md)."""
-from .attributes import ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes, toy_captions
+from .attributes import (ATTRIBUTE_VALUES, Attributes, caption, parse_caption, random_attributes, reordered_caption,
+                         toy_captions)
 from .measure import Measurement, accuracy, agreement, attribute_score, measure, measure_details, measure_or_none
 from .render import render, trajectory
 from ..quiet import quiet_loading
@@ -24,6 +25,7 @@ __all__ = [
     "parse_caption",
     "random_attributes",
     "render",
+    "reordered_caption",
     "toy_captions",
     "toy_coupling_data",
     "trajectory",

@@ -92,11 +92,46 @@ def parse_caption(text: str) -> Attributes:
     return attrs
 
 
-def toy_captions(pair, count: int, *, seed: int = 0) -> list[str]:
+#: Words that may stand before an adjective or the scene in a caption of another word order; none names an attribute.
+FILLERS = ("very", "bright", "sunny", "shiny", "busy", "wide", "calm", "nice")
+
+
+def reordered_caption(attrs: Attributes, rng) -> str:
+    """A caption naming every attribute once in another word order, drawn with ``rng`` (a numpy Generator): the scene
+    first or last, colour before or after size, the adverb before or after the direction, "moves" or "that moves",
+    and filler words (:data:`FILLERS`) before the adjectives and the scene, each with probability 0.25.
+
+    >>> reordered_caption(Attributes("red", "circle", "small", "quickly", "left", "desert"),
+    ...                   np.random.default_rng(2))
+    'in the desert, a small red circle that moves quickly to the left'
+    """
+    def filler():
+        return [str(rng.choice(FILLERS))] if rng.random() < 0.25 else []
+
+    first, second = (attrs.size, attrs.colour) if rng.random() < 0.5 else (attrs.colour, attrs.size)
+    noun = ["a", *filler(), first, *filler(), second, attrs.shape]
+    motion = [attrs.adverb, _DIRECTION_PHRASE[attrs.direction]]
+    motion = motion if rng.random() < 0.5 else motion[::-1]
+    verb = ["moves"] if rng.random() < 0.5 else ["that", "moves"]
+    scene = ["the", *filler(), attrs.scene]
+    if rng.random() < 0.5:
+        return " ".join(["in", *scene[:-1], scene[-1] + ",", *noun, *verb, *motion])
+    return " ".join([*noun, *verb, *motion, "in", *scene])
+
+
+def toy_captions(pair, count: int, *, seed: int = 0, reordered: float = 0.0) -> list[str]:
     """``count`` random toy captions whose ``pair.slot`` holds the source word (other attributes random): the toy
-    world's caption source for :func:`l2vkit.concepts.build_concept_cache`."""
+    world's caption source for :func:`l2vkit.concepts.build_concept_cache`. A share ``reordered`` of them (drawn at
+    random) is in other word orders (:func:`reordered_caption`), the rest in the canonical one (:func:`caption`);
+    ``reordered=0`` gives the same captions as before the option existed."""
+    if not 0.0 <= reordered <= 1.0:
+        raise ValueError(f"reordered={reordered!r}; expected a share between 0 and 1")
     rng = np.random.default_rng(seed)
     out = []
     for s in rng.integers(0, 2**31 - 1, size=count):
-        out.append(caption(random_attributes(int(s)).replace(**{pair.slot: pair.source})))
+        attrs = random_attributes(int(s)).replace(**{pair.slot: pair.source})
+        if reordered and np.random.default_rng(int(s) + 1).random() < reordered:
+            out.append(reordered_caption(attrs, np.random.default_rng(int(s) + 2)))
+        else:
+            out.append(caption(attrs))
     return out

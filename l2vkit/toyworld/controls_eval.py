@@ -7,7 +7,7 @@ pixels. *flip*: the slot shows the target word; *kept*: every other attribute eq
 *lost*: the share of frames in which no object is found.
 
     python -m l2vkit.toyworld.controls_eval [--seeds 50] [--pairs "red->blue" ...] [--cases structures ...]
-                                            [--out outputs/controls_eval.json]
+                                            [--bank FILE] [--out outputs/controls_eval.json]
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ STRUCTURES = {
     "adverb after direction": "a {size} {colour} {shape} moves {direction} {adverb} in the {scene}",
     "relative clause": "a {size} {colour} {shape} that moves {adverb} {direction} in the {scene}",
     "extra adjectives": "a very {size} bright {colour} {shape} moves {adverb} {direction} in the sunny {scene}",
+    # words and an order that the toy bank's training captions (toyworld.reordered_caption) never have
+    "unseen wording": "there is a {size} {colour} {shape} in the {scene}, moving {adverb} {direction}",
 }
 
 
@@ -194,10 +196,11 @@ def main(argv=None):
     parser.add_argument("--pairs", nargs="*", help="pair names (default: every pair of the shipped bank)")
     parser.add_argument("--cases", nargs="*", choices=CASES,
                         help="groups of cases (default: all; 'structures as trained' includes 'structures')")
+    parser.add_argument("--bank", default=None, help="concept bank to evaluate (default: the shipped toy bank)")
     parser.add_argument("--out", default="outputs/controls_eval.json")
     args = parser.parse_args(argv)
     generator = load_generator()
-    bank = load_concepts(generator=generator)
+    bank = load_concepts(args.bank, generator=generator)
     start = time.perf_counter()
     results = []
     for name in args.pairs or bank.pairs:

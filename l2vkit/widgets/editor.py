@@ -132,9 +132,9 @@ class LogitEditor:
                 slider.observe(self._on_change, names="value")
                 self.sliders[name] = slider
             self.slider_box.children = tuple(self.sliders.values()) or (
-                w.HTML("<i>no pair of the concept bank can edit this caption — its source words: "
-                       + _html.escape(", ".join(self.concepts.spec(n).source for n in self.concepts.pairs))
-                       + "</i>"),)
+                w.HTML("<i>no pair of the concept bank can edit this caption — its pairs: "
+                       + _html.escape(", ".join(self.concepts.pairs))
+                       + " (a caption needs the source word once, or the target word to steer back)</i>"),)
         finally:
             self._building = False
 

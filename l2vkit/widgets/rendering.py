@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .state import FULL_WINDOW, EditorState, editable_pairs
+from .state import FULL_WINDOW, EditorState, editable_pairs, slot_spec
 from .summary import strength_label, summary_html
 
 
@@ -133,7 +133,7 @@ def _pair_probabilities(vlm, coupling, latents, condition, caption: str, pairs, 
         tokens = coupling.read(latents, cond)
         for name in pairs:
             spec = concepts.spec(name)
-            read = vlm.token_probs(tokens.to(vlm.device, vlm.dtype), slot_prefix(spec, caption),
+            read = vlm.token_probs(tokens.to(vlm.device, vlm.dtype), slot_prefix(slot_spec(spec, caption), caption),
                                    [spec.source, spec.target], inputs=coupling.reader_inputs(vlm, tokens))
             for b in range(latents.shape[0]):
                 out[b][name] = {w: float(p) for w, p in zip(read.words, read.candidates[b].tolist())}
@@ -151,7 +151,7 @@ def _pixel_probabilities(vlm, videos, caption: str, pairs, concepts) -> list[dic
         tokens = vlm.visual_tokens(np.stack(videos))
         for name in pairs:
             spec = concepts.spec(name)
-            read = vlm.token_probs(tokens, slot_prefix(spec, caption), [spec.source, spec.target])
+            read = vlm.token_probs(tokens, slot_prefix(slot_spec(spec, caption), caption), [spec.source, spec.target])
             for b in range(len(videos)):
                 out[b][name] = {w: float(p) for w, p in zip(read.words, read.candidates[b].tolist())}
     return out
@@ -161,7 +161,8 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
            cache: dict | None = None, stop: threading.Event | None = None) -> RenderOutput:
     """Render one editor state: the steered video, the VLM's reading of it, figures and an HTML summary.
 
-    Strengths of pairs the caption cannot edit (their source word is absent) are ignored and listed in
+    A pair whose target word the caption holds (and not its source word) steers back towards the source word with
+    φ < 0. Strengths of pairs the caption cannot edit (it holds neither word once) are ignored and listed in
     ``ignored``; φ = 0 pairs are not applied (the video is then bitwise the unsteered one). ``window`` other than
     ``(0, 1)`` injects the concepts only in those sampling steps (see :func:`l2vkit.steer`). ``measure``: an optional
     ``video -> attributes`` function (the toy world's :func:`~l2vkit.toyworld.measure`) whose result is shown.

@@ -1,5 +1,5 @@
 """What the logit editor shows, as a value: :class:`EditorState` (caption, φ per pair, timestep window, seed, steps)
-and :func:`editable_pairs` (the pairs whose source word a caption holds once)."""
+and :func:`editable_pairs` (the pairs whose source word, or else whose target word, a caption holds once)."""
 from __future__ import annotations
 
 import dataclasses
@@ -46,8 +46,21 @@ class EditorState:
 
 
 def editable_pairs(caption: str, concepts) -> list[str]:
-    """The bank's pairs whose source word occurs exactly once in ``caption``, whatever its case and punctuation (the
-    words a slider can move)."""
-    from ..pairs import slot_word_count
+    """The bank's pairs a slider can move in ``caption``: those whose source word occurs exactly once (φ > 0 steers
+    towards the target word), and those whose target word does while the source word does not (steering back:
+    φ < 0 steers towards the source word), whatever the case and punctuation — as :func:`l2vkit.steer` reads them."""
+    return [name for name in concepts.pairs if slot_spec(concepts.spec(name), caption) is not None]
 
-    return [name for name in concepts.pairs if slot_word_count(concepts.spec(name).source, caption) == 1]
+
+def slot_spec(spec, caption: str):
+    """``spec`` as the caption holds it: itself when the caption holds its source word once, the pair reversed
+    (source and target swapped) when it holds the target word instead, ``None`` when it can edit neither way."""
+    import dataclasses
+
+    from ..pairs import held_word
+
+    try:
+        word = held_word(spec, caption)
+    except ValueError:
+        return None
+    return spec if word == spec.source else dataclasses.replace(spec, source=spec.target, target=spec.source)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import html as _html
 from typing import Mapping
 
+from .state import slot_spec
+
 
 def strength_label(active: Mapping[str, float], window) -> str:
     """A one-line label of an edit: each pair's φ, and the timestep window when one is set."""
@@ -28,8 +30,12 @@ def summary_html(caption, active, ignored, window, state, probs, pixel_probs, co
         rows.append(("measured (toy ground truth)", e(_measured_text(measured))))
     for name, reason in (outside or {}).items():
         rows.append(("⚠ strength", e(f"φ={active[name]:g} for {name} is {reason}")))
+    back = [concepts.spec(n) for n in probs if slot_spec(concepts.spec(n), caption) is not concepts.spec(n)]
+    if back:
+        rows.append(("steering back", e("; ".join(f"{s.name}: the caption holds {s.target!r}, φ < 0 steers towards "
+                                                 f"{s.source!r}" for s in back))))
     if ignored:
-        rows.append(("ignored", e(", ".join(ignored)) + " — the caption has no such source word"))
+        rows.append(("ignored", e(", ".join(ignored)) + " — the caption holds neither word of the pair once"))
     table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>" for k, v in rows)
     head = ("<tr><th style='text-align:left'>pair</th><th>read</th><th>P(source) unsteered → edited</th>"
             "<th>P(target) unsteered → edited</th></tr>")
