@@ -248,6 +248,7 @@ def test_a_caption_with_the_target_word_steers_back(toy):
     square = CAPTION.replace("circle", "square")
     out = render(EditorState(square, {"circle->square": -1.0}, seed=2), **toy, measure=toyworld.measure)
     assert "circle->square" in out.editable and out.active == {"circle->square": -1.0}
+    assert out.outside == {}  # inside the range measured for steering back ([0.25, 2]): no warning
     assert out.measured.shape == "circle", out.measured
     assert out.target_probability("circle->square", video="unsteered", read="pixels") > 0.9  # P(square) before
     assert out.target_probability("circle->square", read="pixels") < 0.1  # and after: a circle

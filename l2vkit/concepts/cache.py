@@ -212,7 +212,8 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
         ``"forward"`` (default; the paper): samples on π⁻'s trajectory, where q is trained to steer towards π⁺.
         ``"both"``: also samples on π⁺'s trajectory from the same noise, where −q is trained to steer back towards
         π⁻ (Δv reversed, Δω read the same way), so that φ < 0 on a caption holding the target word works as well;
-        twice the samples, one more velocity per step and pair.
+        twice the samples, and one more velocity per sampled step (with ``"same_latent"`` or ``"none"`` also the π⁺
+        sampling run, and two more velocities).
     seed : int
         Pair k's captions are sampled in one batch with noise seed ``seed + k`` (a caption function gets
         ``seed + 7919·k``).
@@ -222,8 +223,9 @@ def build_concept_cache(generator, vlm, coupling, pairs: Sequence, *, captions=N
     Returns
     -------
     ConceptCache
-        Per sample: pair index, z_t, t, G(z_t, π⁻, t), Δv, Δω and the caption's π⁻; the pair ``names``, the
-        (π⁻, π⁺) ``captions`` and ``meta`` (settings, the coupling's creation time and the models' identities).
+        Per sample: pair index, z_t, t, G(z_t, π⁻, t), Δv, Δω and the caption's π⁻ (with ``directions="both"``
+        also the samples that steer back, π⁺ and π⁻ swapped, ``sign`` −1); the pair ``names``, each sample's (own,
+        other) ``captions`` and ``meta`` (settings, the coupling's creation time and the models' identities).
 
     Raises
     ------

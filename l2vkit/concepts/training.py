@@ -38,7 +38,8 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         Seed of the CPU generator the samples are drawn with.
     loop : str
         ``"cached"`` (default) reads G(z_t, π⁻, t) and Δv from the cache; ``"naive"`` recomputes G(z_t, π⁻, t)
-        and G(z_t, π⁺, t) every step (three forwards; for the speed comparison).
+        and G(z_t, π⁺, t) every step (three forwards; for the speed comparison; π⁺ and π⁻ swap places on samples
+        that steer back).
     checkpoint : str or pathlib.Path, optional
         A file for the resumable training state (saved atomically every ``checkpoint_every`` steps); a later call
         with the same settings resumes from it.
@@ -61,7 +62,9 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         laid out otherwise (another word order, extra words) then receives q's rows placed on its tokens, as
         :func:`l2vkit.steer` places them (:mod:`l2vkit.concepts.placement`), so q learns to act in those word orders
         too; the bank records them as its reference captions. Needs the generator's fast tokenizer. Default: each
-        training caption is its own reference (q's rows follow its token positions).
+        training caption is its own reference (q's rows follow its token positions), except that on a cache with
+        samples that steer back the π⁻ captions are the references (a π⁺ caption whose target word is tokenized
+        otherwise than the source word gets q placed, as steering back places it).
 
     Returns
     -------
@@ -83,7 +86,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     from ..distributed import is_main, shard_transformers, world
     from ..provenance import generator_identity, provenance, vlm_identity
     from ..training import check_settings, load_state, save_state
-    from .placement import training_references, training_rows
+    from .placement import generator_tokenizer, training_references, training_rows
 
     check_settings(steps=steps, lr=lr, batch_per_pair=batch_per_pair, checkpoint_every=checkpoint_every)
     if loop not in ("cached", "naive"):
@@ -97,9 +100,12 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
     rng = torch.Generator().manual_seed(seed)
     history, start = [], 0
     state = load_state(Path(checkpoint)) if checkpoint else None
+    if references is None and bool((cache.signs() < 0).any()) and generator_tokenizer(generator) is not None:
+        # samples that steer back hold the target word: place q on them from the π⁻ captions, as steering does
+        references = training_references(generator, cache, pairs)
     rows, chosen = (None, None) if references is None else training_rows(generator, cache, pairs, references)
     settings = {"lr": lr, "batch_per_pair": batch_per_pair, "loop": loop, "cache": cache.meta, "samples": len(cache),
-                **({} if chosen is None else {"references": chosen})}
+                "captions": _digest(cache.captions), **({} if chosen is None else {"references": chosen})}
     if state is not None:
         if (state["names"] != names or state["steps"] != steps or state["seed"] != seed
                 or state.get("settings") != settings):
@@ -183,6 +189,14 @@ def _train_steps(generator, cache, q, rows, optimizer, rng, by_pair, plus_cache,
             bar.set_postfix(loss=f"{mean:.4f}")
         if save is not None and ((step + 1) % checkpoint_every == 0 or step + 1 == steps):
             save(step + 1)
+
+
+def _digest(captions) -> str:
+    """A short fingerprint of the cache's captions (a checkpoint resumes only on the same ones)."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps(captions).encode()).hexdigest()[:16]
 
 
 def _placed(q_k, rows):

@@ -134,7 +134,8 @@ class LogitEditor:
             self.slider_box.children = tuple(self.sliders.values()) or (
                 w.HTML("<i>no pair of the concept bank can edit this caption — its pairs: "
                        + _html.escape(", ".join(self.concepts.pairs))
-                       + " (a caption needs the source word once, or the target word to steer back)</i>"),)
+                       + " (a caption needs a pair's source word once, or its target word once and not the "
+                       "source word, to steer back)</i>"),)
         finally:
             self._building = False
 

@@ -21,7 +21,7 @@ def summary_html(caption, active, ignored, window, state, probs, pixel_probs, co
     outside its pair's strength range (``outside``: ``{pair: reason}``), and each editable pair's probabilities read
     through Φ and from the pixels."""
     e = _html.escape
-    rows = [("caption π⁻", e(caption)),
+    rows = [("caption", e(caption)),
             ("edit", e(strength_label(active, window))),
             ("seed / steps", f"{int(state.seed)} / {state.steps if state.steps is not None else 'default'}"),
             ("VLM caption, unsteered", e(reference_caption)),
