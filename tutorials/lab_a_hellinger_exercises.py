@@ -207,7 +207,7 @@ fig
 # for the full edit Δv). If Δω ≈ 1 at every step, as above, the two trainings see the same targets and should land on
 # the same vectors. The cell compares them pair by pair; the ground-truth table of the steering guide (50 seeds per
 # pair, `python -m l2vkit.toyworld.steering_eval`) compares what they do: the same flip rate on every pair but
-# circle → square (92 % weighted, 90 % unweighted) and "kept" within 4 points.
+# circle → square (90 % weighted, 86 % unweighted) and "kept" within 2 points.
 
 # %%
 if VLM_ID == "toy" and GENERATOR_ID == "toy":
@@ -221,15 +221,16 @@ if VLM_ID == "toy" and GENERATOR_ID == "toy":
         a, b = weighted[name].flatten(), unweighted[name].flatten()
         cosines[name] = float(torch.nn.functional.cosine_similarity(a, b, dim=0))
         print(f"{name:16s} cos(q weighted, q with Δω ≡ 1) = {cosines[name]:.3f}   ‖q‖ ratio {float(b.norm() / a.norm()):.3f}")
-    assert min(cosines.values()) > 0.98, cosines  # the claim below
+    assert 0.8 < min(cosines.values()) < 0.95, cosines  # the claim below: close, but not the same vectors
 
 # %% [markdown]
-# So on the toy world the weighting buys almost nothing: the two vectors point the same way (cosine above 0.98 for
-# every pair). That is a property of these toy models, not of the method — the toy VLM reads the condition through Φ
-# and tells the two paths apart at every step. The weighting earns its place where Δω *varies*: a VLM that notices
-# the edit only at some noise levels, or only in some captions, should not be asked for the full edit on the samples
-# where it sees none. Reading both paths with the same condition (the third idea below) makes Δω vary on the toy
-# models too.
+# So on the toy world the weighting buys little: the two vectors point nearly the same way (cosine 0.85–0.98) and
+# steer alike. Where they part is where Δω *varies*: half the shipped bank's training captions are in other word
+# orders ("in the desert, a red small circle …"), and the toy VLM, trained on canonical captions only, reads the slot
+# after another prefix less surely — Δω there is 0.25–0.6 instead of ≈ 1 (docs/steering.md) — so the weighted bank
+# asks less of those samples. That is the weighting's purpose: a VLM that notices the edit only at some noise levels,
+# or only in some captions, should not be asked for the full edit on the samples where it sees none. Reading both
+# paths with the same condition (the third idea below) makes Δω vary on the canonical captions too.
 #
 # ## What to try next
 # - Use `weighted_target` with `divergence(..., "kl")` weights in `l2vkit.concepts.train_concepts` (via
