@@ -10,7 +10,7 @@ from typing import Callable
 
 import numpy as np
 
-from .state import FULL_WINDOW, EditorState, editable_pairs, slot_spec
+from .state import FULL_WINDOW, EditorState, editable_pairs, slot_spec, steers_back
 from .summary import strength_label, summary_html
 
 
@@ -193,7 +193,7 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
     steps = state.steps
     ref_frames, ref_latents = _reference(generator, caption, state.seed, steps, cache)
     outside = {name: reason for name, phi in active.items()
-               if (reason := outside_range(name, phi, concepts, back=_steers_back(concepts.spec(name), caption)))}
+               if (reason := outside_range(name, phi, concepts, back=steers_back(concepts.spec(name), caption)))}
     if active:  # a φ outside its strength range shows in the summary (outside), beside the video it concerns
         result = steer(generator, caption, active, concepts=concepts, seed=int(state.seed), steps=steps,
                        window=window, warn_range=False)
@@ -236,11 +236,6 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
                         pixel_probs=pixel_probs, vlm_caption=vlm_caption, reference_caption=reference_caption,
                         editable=editable, active=active, ignored=ignored, measured=measured, outside=outside,
                         seconds=round(time.perf_counter() - started, 3))
-
-
-def _steers_back(spec, caption: str) -> bool:
-    """The caption holds the pair's target word (and not its source word): φ < 0 steers back."""
-    return slot_spec(spec, caption) is not spec
 
 
 def _cat_latents(a, b):

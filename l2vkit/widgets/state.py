@@ -52,6 +52,11 @@ def editable_pairs(caption: str, concepts) -> list[str]:
     return [name for name in concepts.pairs if slot_spec(concepts.spec(name), caption) is not None]
 
 
+def steers_back(spec, caption: str) -> bool:
+    """The caption holds the pair's target word (and not its source word): φ < 0 steers back."""
+    return slot_spec(spec, caption) is not spec
+
+
 def slot_spec(spec, caption: str):
     """``spec`` as the caption holds it: itself when the caption holds its source word once, the pair reversed
     (source and target swapped) when it holds the target word instead, ``None`` when it can edit neither way."""

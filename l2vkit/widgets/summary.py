@@ -4,7 +4,7 @@ from __future__ import annotations
 import html as _html
 from typing import Mapping
 
-from .state import slot_spec
+from .state import steers_back
 
 
 def strength_label(active: Mapping[str, float], window) -> str:
@@ -30,7 +30,7 @@ def summary_html(caption, active, ignored, window, state, probs, pixel_probs, co
         rows.append(("measured (toy ground truth)", e(_measured_text(measured))))
     for name, reason in (outside or {}).items():
         rows.append(("⚠ strength", e(f"φ={active[name]:g} for {name} is {reason}")))
-    back = [concepts.spec(n) for n in probs if slot_spec(concepts.spec(n), caption) is not concepts.spec(n)]
+    back = [concepts.spec(n) for n in probs if steers_back(concepts.spec(n), caption)]
     if back:
         rows.append(("steering back", e("; ".join(f"{s.name}: the caption holds {s.target!r}, φ < 0 steers towards "
                                                  f"{s.source!r}" for s in back))))
