@@ -26,6 +26,8 @@ KINDS = {
                  "models (`l2vkit fit`)", "loader": "l2vkit.coupling.CouplingResult"},
     "concept_bank": {"what": "concept bank", "verb": "trained", "given": "", "remedy": "train concepts for it "
                      "(`l2vkit concepts`)", "loader": "l2vkit.concepts.ConceptBank"},
+    "concept_network": {"what": "concept network", "verb": "trained", "given": "", "remedy": "train a network for "
+                        "it (l2vkit.concepts.train_concept_network)", "loader": "l2vkit.concepts.ConceptNetwork"},
 }
 #: The identity fields an error always shows per role (other fields only when they differ).
 SHOWN = {"vlm": ("weights", "tokens_width"), "generator": ("weights", "text_dim")}

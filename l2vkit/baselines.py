@@ -362,3 +362,35 @@ def target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[np.n
     log_p = read.candidates.double().clamp_min(1e-300).log()
     log_odds = (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
     return read.renormalised[:, 1].float().cpu().numpy(), log_odds
+
+
+def pixel_read(vlm, videos, prefixes, pair) -> tuple[np.ndarray, np.ndarray]:
+    """The pair's target word read in closed loop: the VLM on the decoded pixels, through its own preprocessing (no
+    Φ) — what the VLM would say about the video a viewer sees. Same returns as :func:`target_read`.
+
+    Parameters
+    ----------
+    vlm : VideoVLM
+        The VLM Ω.
+    videos : numpy.ndarray
+        uint8 videos (B, T, H, W, 3).
+    prefixes : sequence of str
+        One VLM prompt per video (:func:`l2vkit.concepts.slot_prefix`).
+    pair : ContrastPair
+        The pair whose source and target words are compared.
+    """
+    import torch
+
+    from .concepts import token_probs_by_prompt
+
+    with torch.no_grad():
+        read = token_probs_by_prompt(vlm, vlm.visual_tokens(np.asarray(videos)), list(prefixes),
+                                     [pair.source, pair.target])
+    log_p = read.candidates.double().clamp_min(1e-300).log()
+    return read.renormalised[:, 1].float().cpu().numpy(), (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
+
+
+def readings_disagree(via_phi, from_pixels) -> np.ndarray:
+    """Per video, whether the reading through Φ and the closed-loop reading name different words of the pair (one
+    reads P(target) above 0.5, the other below): Φ is then fooled, or reads what the pixels do not show."""
+    return (np.asarray(via_phi) > 0.5) != (np.asarray(from_pixels) > 0.5)

@@ -44,6 +44,10 @@ class SteeringResult:
         With a VLM and a coupling: for each setting, the VLM's probabilities ``{word: p}`` of the first pair's source
         and target words at its slot, read through Φ from the final latent (with the *unsteered* caption's
         condition, so only the latent carries the change); ``None`` otherwise.
+    pixel_probs : list of dict, optional
+        The closed-loop reading beside ``probs``: the same words' probabilities read by the VLM from each decoded
+        video's pixels, through its own preprocessing (no Φ). Where the two disagree, Φ reads what the video does not
+        show (:meth:`reading_gap`).
     words : (str, str), optional
         The first pair's (source, target) words that ``probs`` holds — (target, source) when the caption holds the
         target word and steers back; ``None`` when nothing was read.
@@ -79,6 +83,7 @@ class SteeringResult:
     provenance: dict
     steered_frames: list | None = None
     outside_range: list | None = None
+    pixel_probs: list | None = None
 
     @property
     def video(self) -> np.ndarray:
@@ -90,11 +95,23 @@ class SteeringResult:
         """φ of the swept pair per setting (the first pair's φ)."""
         return [float(next(iter(s.values()))) if s else 0.0 for s in self.settings]
 
-    def target_probability(self) -> list[float] | None:
-        """P(target word) renormalised over the pair's two words, per setting."""
-        if self.probs is None:
+    def target_probability(self, read: str = "phi") -> list[float] | None:
+        """P(target word) renormalised over the pair's two words, per setting: read through Φ (``read="phi"``) or in
+        closed loop from the decoded pixels (``read="pixels"``)."""
+        if read not in ("phi", "pixels"):
+            raise ValueError(f"read={read!r}; choose 'phi' or 'pixels'")
+        probs = self.probs if read == "phi" else self.pixel_probs
+        if probs is None:
             return None
-        return [p[self.words[1]] / max(p[self.words[0]] + p[self.words[1]], 1e-12) for p in self.probs]
+        return [p[self.words[1]] / max(p[self.words[0]] + p[self.words[1]], 1e-12) for p in probs]
+
+    def reading_gap(self) -> list[float] | None:
+        """Per setting, |P(target) through Φ − P(target) from the pixels|: how far Φ reads what the video does not
+        show (0: the two agree)."""
+        via_phi, pixels = self.target_probability(), self.target_probability("pixels")
+        if via_phi is None or pixels is None:
+            return None
+        return [abs(a - b) for a, b in zip(via_phi, pixels)]
 
     def measure(self, measure) -> list:
         """``measure(video)`` for every video: a ground-truth reader such as the toy world's
@@ -127,7 +144,7 @@ class SteeringResult:
 def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, float]:
     if not isinstance(strengths, Mapping):
         raise TypeError("strengths must be a mapping {pair name: φ}, e.g. {'red->blue': 1.0}")
-    out = {}
+    out, seen = {}, set()
     for asked, phi in strengths.items():
         name, sign = reverse_name(asked, concepts)
         if isinstance(phi, bool) or not isinstance(phi, (int, float, np.integer, np.floating)):
@@ -136,15 +153,24 @@ def _check_strengths(strengths: Mapping[str, float], concepts) -> dict[str, floa
         if not np.isfinite(phi) or abs(phi) > PHI_MAX:  # float64-finite is not enough: 1e39 overflows float32
             raise ValueError(f"φ for {asked!r} is {phi:g}; expected a finite number in [−{PHI_MAX:g}, {PHI_MAX:g}] "
                              "(each concept's measured range is far smaller: bank.strength_range(name))")
-        if name in out:
+        words = _word_pair(concepts, name)
+        if name in out or words in seen:
             raise ValueError(f"{name!r} is set twice (once by its reverse name); give one strength")
+        seen.add(words)
         out[name] = sign * phi
     return out
 
 
+def _word_pair(concepts, name: str):
+    """The pair's slot and its two words, whichever way round (a pair and its reverse edit the same two words)."""
+    spec = concepts.spec(name)
+    return spec.slot, frozenset((spec.source, spec.target))
+
+
 def reverse_name(name: str, concepts) -> tuple[str, float]:
-    """(the bank's pair name, +1) for a pair of the bank; ("red->blue", −1) for its reverse "blue->red": φ on the
-    reverse name is −φ on the pair (towards the source word). ``KeyError`` naming the bank's pairs otherwise."""
+    """(the bank's pair name, +1) for a pair of the bank (or a pair a concept network gives); ("red->blue", −1) for
+    its reverse "blue->red": φ on the reverse name is −φ on the pair (towards the source word). ``KeyError`` naming
+    the bank's pairs (or why a network cannot give it) otherwise."""
     if name in concepts:
         return name, 1.0
     for pair in getattr(concepts, "pairs", ()):
@@ -161,7 +187,8 @@ def steered_condition(base, strengths: Mapping[str, float], concepts, *, caption
 
     Given the ``captions`` ``base`` encodes and the generator's ``tokenizer``, each q's rows go to the tokens that play
     their part in each caption, whatever its word order (:mod:`l2vkit.concepts.placement`; banks that record no
-    reference captions, and the labs' plain dicts, add q as trained)."""
+    reference captions, and the labs' plain dicts, add q as trained). A pair that comes from a concept network
+    (:class:`~l2vkit.concepts.resolve.ConceptsWithNetwork`) gets q computed for each caption."""
     import torch
 
     from .concepts.placement import place, placed_rows
@@ -173,6 +200,11 @@ def steered_condition(base, strengths: Mapping[str, float], concepts, *, caption
         raise ValueError(f"{len(captions)} captions for a condition of batch {embeds.shape[0]}; give one per row")
     for name, phi in strengths.items():
         if phi == 0.0:
+            continue
+        per_caption = getattr(concepts, "caption_vectors", None)  # a concept network computes q per caption
+        q = None if per_caption is None or captions is None else per_caption(name, captions)
+        if q is not None:
+            embeds = embeds + phi * q.to(embeds.device, embeds.dtype)
             continue
         q = concepts[name].to(embeds.device, embeds.dtype)
         references = concepts.references(name) if hasattr(concepts, "references") else None
@@ -200,8 +232,9 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
     strengths : mapping of str to float
         ``{pair name: φ}``; φ = 0 is the unsteered video, 1 the concept's full strength. A pair's reverse name
         (``"blue->red"`` for ``"red->blue"``) sets −φ.
-    concepts : ConceptBank
-        The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank).
+    concepts : ConceptBank or ConceptsWithNetwork
+        The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank), or a bank that falls back
+        on a concept network for the pairs it lacks (:class:`~l2vkit.concepts.resolve.ConceptsWithNetwork`).
     seed : int
         Seed of the CPU generator that draws the initial noise (the same noise for every setting).
     steps, guidance : int, float, optional
@@ -215,7 +248,8 @@ def steer(generator, caption: str, strengths: Mapping[str, float], *, concepts, 
     frame_indices : sequence of int, optional
         The video frames to steer, by number from 0 (instead of ``frame_mask``).
     vlm, coupling : VideoVLM, CouplingResult, optional
-        Given both, the result holds the VLM's probabilities of the first pair's words read through Φ.
+        Given both, the result holds the VLM's probabilities of the first pair's words read through Φ (``probs``)
+        and, in closed loop, from each decoded video's pixels (``pixel_probs``).
     callback_on_step_end, callback_on_step_end_tensor_inputs : optional
         A diffusers step-end callback of yours, chained with steering's own (see
         :meth:`l2vkit.generator.VideoGenerator.sample`).
@@ -258,8 +292,9 @@ def sweep(generator, caption: str, pair, phis: Sequence[float] = DEFAULT_PHIS, *
         A pair name, or several names all set to the same φ (a composition).
     phis : sequence of float
         The strengths φ to sweep, in order (default ``DEFAULT_PHIS`` = 0, 0.25, 0.5, 0.75, 1); at least one.
-    concepts : ConceptBank
-        The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank).
+    concepts : ConceptBank or ConceptsWithNetwork
+        The trained directions q (:func:`l2vkit.concepts.train_concepts` or a saved bank), or a bank that falls back
+        on a concept network for the pairs it lacks (:class:`~l2vkit.concepts.resolve.ConceptsWithNetwork`).
     seed : int
         Seed of the CPU generator that draws the initial noise (the same noise for every φ).
     others : mapping of str to float, optional
@@ -345,7 +380,7 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
             z = z.clone()
             z[:, :, keep] = reference[i + 1][:, :, keep].to(z.device, z.dtype)
             return z
-    videos, latents, probs = [], [], []
+    videos, latents, probs, pixel_probs = [], [], [], []
     for strengths in settings:
         steered = steered_condition(base, strengths, concepts, captions=[caption], tokenizer=tokenizer)
         schedule = None
@@ -368,12 +403,19 @@ def _run(generator, caption, settings, *, concepts, seed, steps=None, guidance=N
                 read = coupling.token_probs(vlm, run.latents, base, slot_prefix(read_spec, caption),
                                             [read_spec.source, read_spec.target])
             probs.append({w: float(p) for w, p in zip(read.words, read.candidates[0].tolist())})
+            with torch.no_grad():  # closed loop: the VLM on the video's own pixels
+                read = vlm.token_probs(vlm.visual_tokens(video[None]), slot_prefix(read_spec, caption),
+                                       [read_spec.source, read_spec.target])
+            pixel_probs.append({w: float(p) for w, p in zip(read.words, read.candidates[0].tolist())})
     words = None if read_spec is None else (read_spec.source, read_spec.target)
     return SteeringResult(caption=caption, settings=settings, videos=np.stack(videos), latents=torch.cat(latents),
-                          probs=probs or None, words=words, seed=int(seed), steps=steps, window=window,
+                          probs=probs or None, pixel_probs=pixel_probs or None, words=words, seed=int(seed),
+                          steps=steps, window=window,
                           frame_mask=None if latent_mask is None else latent_mask.tolist(),
                           steered_frames=None if steered_frames is None else steered_frames.tolist(),
                           outside_range=marks,
                           provenance=provenance(generator=generator_identity(generator), seed=int(seed), steps=steps,
                                                 guidance=generator.guidance if guidance is None else guidance,
-                                                concepts=concepts.meta.get("created")))
+                                                concepts=concepts.meta.get("created"),
+                                                **({"network": concepts.meta["network"]}
+                                                   if "network" in concepts.meta else {})))

@@ -144,8 +144,67 @@ fig, ax = curves_over_phi(phis, curves, ylabel="probability", ylim=(-0.03, 1.03)
 fig
 
 # %% [markdown]
+# ## 4. Any word swap: the concept network
+# A bank holds only the pairs someone trained, one training run each. The concept network h(π⁻, π⁺) → q
+# (`l2vkit.concepts.ConceptNetwork`) was trained once, with the bank's objective, on 38 ordered pairs of the toy
+# vocabulary; it gives q for any other swap of two words of one slot in one forward pass, from the caption and the
+# caption with the word swapped. Below: `blue->purple`, a pair it never trained on (in either order), and
+# `green->yellow`, into *yellow*, a word no training pair held — each next to the bank's vector trained for that pair
+# alone, from the same noise. One seed each, so either may also change something else (on other captions both
+# sometimes change the adverb or the shape); `data/concept_network_split.json` fixes what was held out and
+# docs/concept-network.md has the 50-seed table.
+
+# %%
+if TOY:
+    import time
+
+    from IPython.display import display
+
+    from l2vkit.concepts import ConceptNetwork, ConceptsWithNetwork
+    from l2vkit.paths import data_path
+    from l2vkit.steering import steer
+    from l2vkit.video import contact_sheet
+
+    network = ConceptNetwork.load(data_path("toy_concept_network.safetensors"), generator=gen)
+    print("held out of its training:", ", ".join(network.meta["held_out"]["held_out"]))
+    network_only = ConceptsWithNetwork(None, network, gen)  # every pair through the network
+    for pair, text in (("blue->purple", "a small blue circle moves slowly right in the desert"),
+                       ("green->yellow", "a small green triangle moves slowly down in the sea")):
+        started = time.perf_counter()
+        network.vectors(gen, [text], network.pair(pair))
+        print(f"{pair}: the network's q in {time.perf_counter() - started:.3f} s")
+        videos = {"unsteered": steer(gen, text, {pair: 0.0}, concepts=bank, seed=SEED).video,
+                  "bank φ=1 (trained for this pair)": steer(gen, text, {pair: 1.0}, concepts=bank, seed=SEED).video,
+                  "network φ=1 (never trained on it)": steer(gen, text, {pair: 1.0}, concepts=network_only,
+                                                              seed=SEED).video}
+        for name, video in videos.items():
+            print(f"  {name:36s} measured: {tw.measure_or_none(video)}")
+        fig, _ = contact_sheet(videos, frames=[0, 4, 8], title=f"{pair} on {text!r}")
+        display(fig)
+else:
+    print("the shipped concept network is the toy generator's: train one for your models with "
+          "l2vkit.concepts.train_concept_network on a cache of many pairs")
+
+# %% [markdown]
+# In the editor, `ConceptsWithNetwork(bank, network, generator)` keeps the bank's trained vectors and gives every
+# other swap through the network: type a source and a target word and press *add* (or call `add_pair`); the slider of
+# a pair the bank lacks is labelled *(network)*, and the summary says the vector was predicted. On the command line:
+# `l2vkit steer "a large yellow square moves quickly down in the snow" --concept yellow:purple=1 --network toy`.
+
+# %%
+if TOY:
+    with_network = ConceptsWithNetwork(bank, network, gen)
+    net_editor = logit_editor(gen, vlm, coupling, with_network, seed=SEED, measure=tw.measure,
+                              caption="a large yellow square moves quickly down in the snow")
+    net_editor.add_pair("yellow", "purple")
+    net_editor.set_strength("yellow->purple", 1.0)
+    print("measured:", net_editor.render_now().measured)
+    display(net_editor)
+
+# %% [markdown]
 # ## What to try next
 # - Set the window to the last 30 % of the steps and move the scene slider: the scene changes, the layout stays.
 # - Type a caption with words no pair edits (e.g. "a large yellow triangle …"): which sliders remain?
 # - Negative φ: what does the VLM make of "less red than red"?
 # - Build your own bank (Lab C) and pass it to `logit_editor` — its pairs get sliders automatically.
+# - Steer `red->blue` with `network_only` and with `bank`: how close are the two videos?

@@ -114,3 +114,33 @@ def real_clips(sample_clips, tmp_path_factory):
     reencode(sample_clips / "bikes.mp4", folder / "bikes_mpeg4.avi", "mpeg4", fps=15, size=(160, 120))
     (folder / "captions.json").write_text(json.dumps(captions))
     return folder
+
+
+@pytest.fixture
+def interrupted_adam(monkeypatch):
+    """A context manager: inside it the ``n``-th Adam step raises KeyboardInterrupt (a training run interrupted
+    part-way, as by Ctrl-C), which it expects; Adam is itself again afterwards."""
+    import contextlib
+
+    import torch
+
+    real = torch.optim.Adam.step
+
+    @contextlib.contextmanager
+    def interrupted(n):
+        calls = {"n": 0}
+
+        def flaky(self, *a, **k):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise KeyboardInterrupt
+            return real(self, *a, **k)
+
+        monkeypatch.setattr(torch.optim.Adam, "step", flaky)
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                yield
+        finally:
+            monkeypatch.setattr(torch.optim.Adam, "step", real)
+
+    return interrupted

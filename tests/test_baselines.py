@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from l2vkit import baselines, toyworld
-from l2vkit.concepts import build_concept_cache, swap_word, train_concepts
+from l2vkit.concepts import build_concept_cache, slot_prefix, swap_word, train_concepts
 from l2vkit.pairs import ContrastPair
 from l2vkit.toyworld import steering_eval as se
 from l2vkit.toyworld import toy_captions
@@ -52,6 +52,20 @@ def test_leaps_raises_the_target_read_through_phi(toy, captions):
     assert torch.equal(result.start, gen.sample(base, seed=0, steps=STEPS).latents)
     again = baselines.leaps_latents(gen, vlm, coupling, result.start, base, result.prefixes, "blue", steps=6)
     assert torch.allclose(again, result.latents, atol=1e-6)
+
+
+@pytest.mark.integration
+def test_the_closed_loop_reading_reads_the_pixels_and_flags_where_phi_disagrees(toy, captions):
+    vlm, gen, _ = toy
+    prefixes = [slot_prefix(RED_BLUE, c) for c in captions]
+    unsteered = baselines.sample_batch(gen, gen.encode_prompt(captions), 3)  # the generator's own steps
+    swapped = baselines.prompt_swap(gen, captions, RED_BLUE, seed=3)
+    before, _ = baselines.pixel_read(vlm, unsteered.frames, prefixes, RED_BLUE)
+    after, odds = baselines.pixel_read(vlm, swapped.frames, prefixes, RED_BLUE)
+    for frames, colour in ((unsteered.frames, "red"), (swapped.frames, "blue")):  # what the pixels show
+        assert [toyworld.measure_or_none(v).colour for v in frames] == [colour, colour]
+    assert (after > 0.9).all() and (before < 0.1).all() and odds.dtype == np.float64
+    assert baselines.readings_disagree([0.9, 0.9, 0.2], [0.95, 0.1, 0.3]).tolist() == [False, True, False]
 
 
 @pytest.mark.integration

@@ -228,24 +228,13 @@ def test_recomputed_blocks_train_the_same_vectors(cache, toy):
 
 
 @pytest.mark.integration
-def test_training_resumes_and_the_bank_roundtrips(cache, toy, tmp_path, monkeypatch):
+def test_training_resumes_and_the_bank_roundtrips(cache, toy, tmp_path, interrupted_adam):
     vlm, gen, coupling = toy
     pairs, c = cache
     whole = train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False)
     state = tmp_path / "concepts.train_state.pt"
-    real = torch.optim.Adam.step
-    calls = {"n": 0}
-
-    def flaky(self, *a, **k):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return real(self, *a, **k)
-
-    monkeypatch.setattr(torch.optim.Adam, "step", flaky)
-    with pytest.raises(KeyboardInterrupt):
+    with interrupted_adam(3):
         train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False, checkpoint=state, checkpoint_every=1)
-    monkeypatch.setattr(torch.optim.Adam, "step", real)
     resumed = train_concepts(gen, c, pairs, steps=4, batch_per_pair=2, progress=False, checkpoint=state,
                              checkpoint_every=1)
     assert torch.allclose(whole["red->blue"], resumed["red->blue"], atol=1e-6)

@@ -48,6 +48,15 @@ def test_sweep_reads_the_target_word_rising_through_phi(toy):
     p = result.target_probability()
     assert p[-1] > p[0] + 0.5
     assert result.words == ("desert", "snow") and result.provenance["seed"] == 1
+    # the closed-loop reading: the VLM on each decoded video's own pixels, no Φ
+    pixels = result.target_probability("pixels")
+    assert pixels[-1] > pixels[0] + 0.5
+    direct = vlm.token_probs(vlm.visual_tokens(result.videos), "a small red circle moves slowly up in the",
+                             ["desert", "snow"])
+    assert np.allclose(pixels, direct.renormalised[:, 1].numpy(), atol=1e-5)
+    assert np.allclose(result.reading_gap(), np.abs(np.array(p) - np.array(pixels)))
+    with pytest.raises(ValueError, match="read='vlm'; choose 'phi' or 'pixels'"):
+        result.target_probability("vlm")
     fig, axes = result.plot()
     assert len(axes) >= 3
 

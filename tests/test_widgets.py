@@ -253,3 +253,38 @@ def test_a_caption_with_the_target_word_steers_back(toy):
     assert out.target_probability("circle->square", video="unsteered", read="pixels") > 0.9  # P(square) before
     assert out.target_probability("circle->square", read="pixels") < 0.1  # and after: a circle
     assert "steering back" in out.html and "φ &lt; 0 steers towards &#x27;circle&#x27;" in out.html
+
+
+@pytest.mark.integration
+def test_the_editor_swaps_any_two_words_through_a_concept_network(toy):
+    from l2vkit.concepts.network import ARCHITECTURE, ConceptNetwork, build_module
+    from l2vkit.concepts.resolve import ConceptsWithNetwork
+    from l2vkit.provenance import generator_identity
+    from l2vkit.toyworld.attributes import ATTRIBUTE_VALUES, FAMILIES
+
+    gen = toy["generator"]
+    network = ConceptNetwork(build_module(gen.text_dim), {"width": gen.text_dim, **ARCHITECTURE},
+                             {k: list(v) for k, v in ATTRIBUTE_VALUES.items()},
+                             {s: f for f, slots in FAMILIES.items() for s in slots},
+                             {"generator": generator_identity(gen)})
+    concepts = ConceptsWithNetwork(toy["concepts"], network, gen)
+    editor = logit_editor(gen, toy["vlm"], toy["coupling"], concepts, caption=CAPTION, delay=None,
+                          measure=toyworld.measure)
+    assert editor.add_box.layout.display is None  # shown: a network can give new pairs
+    editor.source_word.value, editor.target_word.value = "Red", "purple"
+    editor.add_button.click()
+    assert "red->purple" in editor.sliders and "from the network" in editor.status.value
+    assert "(network)" in editor.sliders["red->purple"].description
+    assert "(network)" not in editor.sliders["red->blue"].description
+    editor.set_strength("red->purple", 1.0)
+    out = editor.render_now()
+    assert out.active == {"red->purple": 1.0} and out.measured.colour == "purple"
+    assert "from the network" in out.html and "red-&gt;purple" in out.html
+    editor.source_word.value, editor.target_word.value = "red", "square"
+    editor.add_button.click()
+    assert "two slots" in editor.status.value and "red->square" not in editor.sliders
+    editor.source_word.value, editor.target_word.value = "green", "purple"
+    editor.add_button.click()
+    assert "holds neither" in editor.status.value
+    plain = logit_editor(gen, toy["vlm"], toy["coupling"], toy["concepts"], caption=CAPTION, delay=None)
+    assert plain.add_box.layout.display == "none"  # a bank alone: only its pairs

@@ -45,6 +45,11 @@ def add_parser(sub) -> None:
                             "unsteered video (default: all frames)")
     steer.add_argument("--concepts", metavar="FILE", default=None,
                        help="concept bank from `l2vkit concepts` (default: the toy world's shipped one)")
+    steer.add_argument("--network", metavar="FILE", default=None,
+                       help="a concept network that gives the concepts the bank lacks, e.g. yellow->purple: a file "
+                            "or folder saved from l2vkit.concepts.train_concept_network's result, or 'toy' for the "
+                            "toy world's shipped one "
+                            "(default: none, only the bank's concepts)")
     steer.add_argument("--coupling", metavar="FILE", default=None,
                        help="coupling Φ to read the videos' probabilities with (default: the toy world's shipped one "
                             "with the toy models; without it, for other models, no probabilities are read)")
@@ -179,18 +184,40 @@ def stem(index: int, setting: dict) -> str:
     return f"{index:02d}_" + "+".join(parts).replace("/", "_")
 
 
-def _pair_or_reverse(name: str, bank, where: str) -> tuple[str, float]:
+def _pair_or_reverse(name: str, bank, where: str, network=None) -> tuple[str, float]:
     """(the bank's pair, +1), or (the pair, −1) for its reverse name (``blue->red``, ``blue:red``: towards the source
-    word, from a caption that holds the target word)."""
+    word, from a caption that holds the target word); else, with a concept ``network``, its pair of the two words."""
+    source, sep, target = name.replace("->", ":").partition(":")
     try:
         return resolve_pair_name(name, bank.specs, where), 1.0
     except KeyError:
-        source, sep, target = name.replace("->", ":").partition(":")
         if sep:
             for key, spec in bank.specs.items():
                 if (spec.target, spec.source) == (source.strip(), target.strip()):
                     return key, -1.0
-        raise
+        if network is None or not sep:
+            raise
+    try:
+        return network.pair(f"{source.strip().lower()}->{target.strip().lower()}").name, 1.0
+    except KeyError as err:
+        raise KeyError(f"{where} has no {name!r}, and the concept network cannot give it: {err.args[0]}") from None
+
+
+def _spec(name: str, bank, network):
+    return bank.spec(name) if name in bank else network.pair(name)
+
+
+def _open_network(path):
+    """The concept network of ``--network`` (``'toy'``: the shipped toy one), or ``None``."""
+    if path is None:
+        return None
+    from ..concepts.network import ConceptNetwork
+    from ..paths import data_path
+
+    file = data_path("toy_concept_network.safetensors") if path == "toy" else existing_file(path, "concept network")
+    network = ConceptNetwork.load(file)
+    network.meta["file"] = str(file)
+    return network
 
 
 def steer(args) -> int:
@@ -222,13 +249,16 @@ def steer(args) -> int:
     concepts_file = default_file(args.concepts, generator_preset.concepts_file, "--concepts", "concepts",
                                  "train one with `l2vkit concepts`")
     bank = ConceptBank.load(concepts_file)
-    resolved, signs = {}, {}
+    network = _open_network(args.network)
+    resolved, signs, words = {}, {}, set()
     for name, phi in strengths.items():
-        key, sign = _pair_or_reverse(name, bank, f"--concept {name}: concept bank {concepts_file}")
-        if key in resolved:
+        key, sign = _pair_or_reverse(name, bank, f"--concept {name}: concept bank {concepts_file}", network)
+        spec = _spec(key, bank, network)
+        if key in resolved or frozenset((spec.source, spec.target)) in words:
             raise ValueError(f"--concept {name} is given twice (or with its reverse); give each concept once")
+        words.add(frozenset((spec.source, spec.target)))
         resolved[key], signs[key] = sign * phi, sign
-        steering.held_word(bank.spec(key), caption)  # ValueError unless the caption holds one of the pair's words
+        steering.held_word(_spec(key, bank, network), caption)  # ValueError unless the caption holds a pair word
     strengths = resolved
     use_vlm = args.vlm.lower() != "none"
     if args.coupling:
@@ -242,6 +272,11 @@ def steer(args) -> int:
         coupling_file = None
     generator = open_generator(args.generator, "steer", **video_settings(args))
     bank.check_generator(generator)
+    concepts = bank
+    if network is not None:
+        from ..concepts.resolve import ConceptsWithNetwork
+
+        concepts = ConceptsWithNetwork(bank, network, generator)  # refuses a network for another generator
     latent_frames = generator.latent_shape(generator.frames, generator.height, generator.width)[1]
     frame_mask = None if args.frames is None else parse_frames(args.frames, generator.frames, latent_frames)
     vlm = coupling = None
@@ -250,7 +285,7 @@ def steer(args) -> int:
 
         vlm = open_vlm(args.vlm)
         coupling = load_coupling(coupling_file, vlm=vlm, generator=generator)
-    common = dict(concepts=bank, seed=args.seed, steps=args.steps, guidance=args.guidance, vlm=vlm,
+    common = dict(concepts=concepts, seed=args.seed, steps=args.steps, guidance=args.guidance, vlm=vlm,
                   coupling=coupling)
     first = next(iter(strengths))
     started = time.perf_counter()
@@ -270,19 +305,22 @@ def steer(args) -> int:
     videos = np.concatenate([part.videos for part in parts])
     probs = [p for part in parts for p in (part.probs or [None] * len(part.settings))]
     targets = [t for part in parts for t in (part.target_probability() or [None] * len(part.settings))]
+    on_pixels = [t for part in parts for t in (part.target_probability("pixels") or [None] * len(part.settings))]
     outside = [o for part in parts for o in (part.outside_range or [False] * len(part.settings))]
 
     out = Path(args.out)
     measure = generator_preset.measure  # ground truth from the pixels, where the preset has one
-    spec = bank.spec(first)
+    spec = _spec(first, bank, network)
     held = steering.held_word(spec, caption)
     words = (spec.source, spec.target) if held == spec.source else (spec.target, spec.source)
     scale = max(1, 256 // min(generator.height, generator.width))
     rows = []
-    for i, (setting, video, prob, target, off) in enumerate(zip(settings, videos, probs, targets, outside)):
+    for i, (setting, video, prob, target, pixel, off) in enumerate(zip(settings, videos, probs, targets, on_pixels,
+                                                                        outside)):
         path = write_video(out / "videos" / f"{stem(i, setting)}.mp4", video, scale=scale)
         row = {"label": label(setting) + (" ⚠" if off else ""), "setting": setting, "file": str(path), "probs": prob,
                "target_probability": None if target is None else round(float(target), 6),
+               "target_probability_pixels": None if pixel is None else round(float(pixel), 6),
                "outside_strength_range": bool(off)}
         if measure is not None:
             row["measured"] = measure(video)
@@ -306,6 +344,8 @@ def steer(args) -> int:
         "generator": canonical_model_id(generator.model_id),
         "vlm": None if vlm is None else canonical_model_id(vlm.model_id),
         "concepts_file": str(concepts_file),
+        "network_file": None if network is None else network.meta.get("file"),
+        "origins": {k: "bank" if k in bank else "network" for k in strengths},
         "coupling_file": None if coupling_file is None else str(coupling_file),
         "words": list(result.words) if result.words else list(words),  # (target, source) going back
         "slot": spec.slot,
@@ -317,14 +357,18 @@ def steer(args) -> int:
     json_path = write_json(out / "steer.json", record)
 
     came, went = record["words"]  # (target, source) when steering back
-    p_head = f"P({went} | {came}/{went})"
-    print(f"{'setting':34s} {p_head:>24s}  measured {spec.slot if measure else ''}".rstrip())
+    p_head = f"P({went} | {came}/{went}) via Φ / pixels"
+    print(f"{'setting':34s} {p_head:>36s}  measured {spec.slot if measure else ''}".rstrip())
     for row in rows:
-        p = "—" if row["target_probability"] is None else f"{row['target_probability']:.3f}"
+        p = "—" if row["target_probability"] is None else \
+            f"{row['target_probability']:.3f} / {row['target_probability_pixels']:.3f}"
         measured = ""
         if measure is not None:
             measured = row["measured"][spec.slot] if row["measured"] else "(no object found)"
-        print(f"{row['label']:34s} {p:>24s}  {measured}".rstrip())
+        print(f"{row['label']:34s} {p:>36s}  {measured}".rstrip())
+    from_network = [k for k, origin in record["origins"].items() if origin == "network"]
+    if from_network:
+        print(f"{', '.join(from_network)}: from the concept network (the bank has no trained vector)")
     if any(outside):
         print("⚠: a φ outside its pair's measured strength range (the concept bank's strength_range)")
     print(f"wrote {sheet['mp4']}, {sheet['gif']}, {json_path} and {len(rows)} videos in {out / 'videos'}/ "

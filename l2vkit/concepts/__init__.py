@@ -17,11 +17,15 @@ from __future__ import annotations
 from .bank import FORMAT_VERSION, METADATA_KEY, ConceptBank
 from .cache import (DIRECTIONS, DIVERGENCES, OMEGA_READS, ConceptCache, build_concept_cache, check_pair, divergence,
                     mask_of, negligible_pairs, pair_captions, slot_prefix, swap_word, token_probs_by_prompt)
+from .network import ConceptNetwork
+from .network_training import train_concept_network
+from .resolve import ConceptsWithNetwork
 from .training import train_concepts
 
 __all__ = ["DIRECTIONS", "DIVERGENCES", "FORMAT_VERSION", "METADATA_KEY", "OMEGA_READS", "ConceptBank", "ConceptCache",
-           "build_concept_cache", "check_pair", "divergence", "mask_of", "negligible_pairs", "pair_captions",
-           "slot_prefix", "swap_word", "token_probs_by_prompt", "train_concepts"]
+           "ConceptNetwork", "ConceptsWithNetwork", "build_concept_cache", "check_pair", "divergence", "mask_of",
+           "negligible_pairs", "pair_captions", "slot_prefix", "swap_word", "token_probs_by_prompt",
+           "train_concept_network", "train_concepts"]
 
 
 def __getattr__(name):

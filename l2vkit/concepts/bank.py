@@ -33,6 +33,13 @@ class ConceptBank:
     def __contains__(self, name) -> bool:
         return name in self.vectors
 
+    def without(self, names) -> "ConceptBank":
+        """The bank less the pairs ``names`` (e.g. to judge a concept network on pairs the bank has)."""
+        drop = set(names)
+        keep = [n for n in self.pairs if n not in drop]
+        return dataclasses.replace(self, vectors={n: self.vectors[n] for n in keep},
+                                   specs={n: self.specs[n] for n in keep})
+
     def spec(self, name: str):
         self[name]
         return self.specs[name]

@@ -22,9 +22,16 @@ import sys
 import warnings
 from pathlib import Path
 
-from .badinput_cases import AREAS, CAPTION, Case, all_cases
+from .badinput_cases import AREAS, CAPTION, Case, table_cases
+from .badinput_network import network_cases
 
 __all__ = ["AREAS", "Bench", "Case", "Result", "all_cases", "check", "format_table", "main", "run"]
+
+
+def all_cases() -> list[Case]:
+    """Every row of the table: the API, artifacts, pair files, the command line and the concept network."""
+    return table_cases() + network_cases()
+
 
 CLEAR_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)
 

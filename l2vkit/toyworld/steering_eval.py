@@ -18,7 +18,8 @@ import warnings
 import numpy as np
 
 # The baselines are library code (l2vkit.baselines); their old names stay importable from here.
-from ..baselines import leaps_latents, prompt_swap, sample_batch, steered_batch, target_read  # noqa: F401
+from ..baselines import (leaps_latents, pixel_read, prompt_swap, readings_disagree, sample_batch,  # noqa: F401
+                         steered_batch, target_read)
 
 PHIS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -73,8 +74,9 @@ def measured_and_score(video, pair=None) -> tuple[dict, float | None]:
 
 
 def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, unweighted=None, leaps: bool = True,
-                  batch_seed: int = 0) -> dict:
-    """Measured attributes for every method on ``seeds`` (one batched run per method)."""
+                  batch_seed: int = 0, compare=None) -> dict:
+    """Measured attributes for every method on ``seeds`` (one batched run per method); ``compare`` maps a label to
+    other concepts steered at φ = 1 beside them (e.g. ``{"bank": bank}`` next to a concept network)."""
     import torch
 
     from ..concepts import slot_prefix
@@ -83,7 +85,7 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     captions = _captions(pair, seeds)
     prefixes = [slot_prefix(pair, c) for c in captions]
     out = {"pair": pair_name, "slot": pair.slot, "family": pair.family, "source": pair.source, "target": pair.target,
-           "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}}
+           "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}, "target_prob_pixels": {}}
     base = generator.encode_prompt(captions)
     runs = {}
     for phi in PHIS:
@@ -91,6 +93,8 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     runs["prompt_swap"] = prompt_swap(generator, captions, pair, seed=batch_seed)
     if unweighted is not None:
         runs["unweighted"] = steered_batch(generator, captions, pair_name, 1.0, unweighted, batch_seed)
+    for label, other in (compare or {}).items():
+        runs[label] = steered_batch(generator, captions, pair_name, 1.0, other, batch_seed)
     latents = {name: run.latents for name, run in runs.items()}
     videos = {name: run.frames for name, run in runs.items()}
     if leaps:
@@ -100,6 +104,7 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
         read = [measured_and_score(v, pair) for v in frames]
         out["measured"][name] = [attrs for attrs, _ in read]
         out["attribute_score"][name] = [None if x is None else round(x, 5) for _, x in read]
+        out["target_prob_pixels"][name] = pixel_read(vlm, frames, prefixes, pair)[0].round(5).tolist()
     out["target_log_odds"] = {}
     for name, z in latents.items():
         with torch.no_grad():
@@ -154,7 +159,8 @@ def scores(result: dict) -> dict:
                     "preserved_where_unsteered_as_captioned": (float(kept[captioned].mean()) if captioned.any()
                                                                else float("nan")),
                     "as_captioned": float(as_captioned(ms).mean()),
-                    "target_prob": float(np.mean(result["target_prob"][name]))}
+                    "target_prob": float(np.mean(result["target_prob"][name])),
+                    **_closed_loop(result, name)}
     phi_keys = [f"phi={p:g}" for p in PHIS]
     log_odds = np.array([result["target_log_odds"][k] for k in phi_keys]).T  # (seeds, φ): P(target)'s ranks
     hits = np.array([[m[slot] == target for m in measured[k]] for k in phi_keys], dtype=float).T
@@ -176,6 +182,16 @@ def scores(result: dict) -> dict:
     return row
 
 
+def _closed_loop(result: dict, name: str) -> dict:
+    """The closed-loop reading (the VLM on the decoded pixels) beside Φ's: its mean P(target), the mean gap between
+    the two, and the share of seeds where they name different words (Φ fooled)."""
+    if name not in result.get("target_prob_pixels", {}):
+        return {}
+    via_phi, pixels = np.array(result["target_prob"][name]), np.array(result["target_prob_pixels"][name])
+    return {"target_prob_pixels": float(pixels.mean()), "reading_gap": float(np.abs(via_phi - pixels).mean()),
+            "readings_disagree": float(readings_disagree(via_phi, pixels).mean())}
+
+
 def format_tables(rows: dict) -> str:
     """One Markdown table per family: each pair's steered scores beside the baselines."""
     methods = [("steered", "L2V φ=1"), ("prompt_swap", "prompt swap"), ("unweighted", "unweighted Δv"),
@@ -187,7 +203,8 @@ def format_tables(rows: dict) -> str:
             continue
         lines += [f"\n### {family}", "",
                   "| pair | method | flip | flip where swap renders | kept vs unsteered (least-kept attribute) "
-                  "| others as captioned (unsteered) | P(target) via Φ | monotone ρ (log-odds / measured) |",
+                  "| others as captioned (unsteered) | P(target) via Φ / pixels (disagree) "
+                  "| monotone ρ (log-odds / measured) |",
                   "|---|---|---|---|---|---|---|---|"]
         for name, r in pairs:
             for key, label in methods:
@@ -200,8 +217,15 @@ def format_tables(rows: dict) -> str:
                 lines.append(f"| {name} | {label} | {100 * m['flip']:.0f}% | {100 * m['flip_where_swap_renders']:.0f}% "
                              f"| {100 * m['preserved']:.0f}% ({least} {100 * m['preserved_by_attribute'][least]:.0f}%) "
                              f"| {100 * m['as_captioned']:.0f}% "
-                             f"({100 * r['unsteered_as_captioned']:.0f}%) | {m['target_prob']:.2f} | {mono} |")
+                             f"({100 * r['unsteered_as_captioned']:.0f}%) | {readings_text(m)} | {mono} |")
     return "\n".join(lines)
+
+
+def readings_text(m: dict) -> str:
+    """A table cell: mean P(target) through Φ, and from the pixels with the share of seeds where the two disagree."""
+    if "target_prob_pixels" not in m:
+        return f"{m['target_prob']:.2f}"
+    return f"{m['target_prob']:.2f} / {m['target_prob_pixels']:.2f} ({100 * m['readings_disagree']:.0f}%)"
 
 
 def run(seeds: int = 50, *, pairs=None, unweighted_path=None, leaps: bool = True, concepts_path=None,
@@ -240,7 +264,8 @@ def main(argv=None):
     report = run(args.seeds, pairs=args.pairs, unweighted_path=args.unweighted or None, leaps=not args.no_leaps,
                  concepts_path=args.concepts)
     print(format_tables(report["rows"]))
-    per_seed = {name: {k: r[k] for k in ("captions", "measured", "attribute_score", "target_prob", "target_log_odds")}
+    per_seed = {name: {k: r[k] for k in ("captions", "measured", "attribute_score", "target_prob", "target_prob_pixels",
+                                         "target_log_odds")}
                 for name, r in report["results"].items()}
     write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds,
                           "per_seed": per_seed})

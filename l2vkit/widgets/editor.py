@@ -10,7 +10,7 @@ import numpy as np
 
 from .debounce import Debouncer
 from .rendering import RenderOutput, RenderStopped, render
-from .state import FULL_WINDOW, PHI_RANGE, PHI_STEP, EditorState, editable_pairs
+from .state import FULL_WINDOW, PHI_RANGE, PHI_STEP, EditorState, editable_pairs, origin, slot_spec
 from .summary import strength_label
 
 EXAMPLE_CAPTIONS = (
@@ -48,7 +48,9 @@ class LogitEditor:
     """The logit editor as ipywidgets (display it as the last expression of a cell, or ``display(editor)``).
 
     A caption box (type or pick an example), one φ slider per pair the caption can edit, a range slider for the
-    timestep window, seed and steps, *generate* (render now) and *stop* (cancel the pending or running render), a
+    timestep window, with a concept network (:class:`~l2vkit.concepts.resolve.ConceptsWithNetwork`) a *source* and
+    *target* word box whose *add* button gives a slider for any word swap (labelled ``network`` when no trained vector
+    exists), seed and steps, *generate* (render now) and *stop* (cancel the pending or running render), a
     *live* toggle (render when a control comes to rest, debounced by ``delay`` seconds), and an ``Output`` that is
     cleared and redrawn with the videos, the probability bars, the frames and the summary.
 
@@ -75,7 +77,15 @@ class LogitEditor:
                                   description="caption π⁻", placeholder="a caption with editable words",
                                   layout=w.Layout(width="640px"), style={"description_width": "90px"})
         self.sliders: dict = {}
+        self.extra: list = []  # pairs the user added by their words (given by the concept network)
         self.slider_box = w.VBox()
+        self.source_word = w.Text(description="swap", placeholder="source word", layout=w.Layout(width="220px"),
+                                  style={"description_width": "90px"})
+        self.target_word = w.Text(description="→", placeholder="target word", layout=w.Layout(width="160px"),
+                                  style={"description_width": "20px"})
+        self.add_button = w.Button(description="add", icon="plus", layout=w.Layout(width="80px"))
+        self.add_box = w.HBox([self.source_word, self.target_word, self.add_button],
+                              layout=w.Layout(display=None if hasattr(concepts, "origin") else "none"))
         self.window = w.FloatRangeSlider(value=FULL_WINDOW, min=0.0, max=1.0, step=0.05, description="window",
                                          readout_format=".2f", style={"description_width": "90px"},
                                          layout=w.Layout(width="420px"))
@@ -89,7 +99,7 @@ class LogitEditor:
         self.status = w.HTML()
         self.output = w.Output(layout=w.Layout(border="1px solid #ddd", padding="4px"))
         self.widget = w.VBox([
-            self.caption, self.slider_box, self.window,
+            self.caption, self.slider_box, self.add_box, self.window,
             w.HBox([self.seed, self.steps, self.live, self.generate_button, self.stop_button]),
             self.status, self.output])
 
@@ -98,6 +108,7 @@ class LogitEditor:
         for control in (self.window, self.seed, self.steps):
             control.observe(self._on_change, names="value")
         self.generate_button.on_click(lambda _: self.render_now())
+        self.add_button.on_click(lambda _: self._add_from_boxes())
         self.stop_button.on_click(lambda _: self.stop())
         self._set_status("edit a slider or press <b>generate</b>")
 
@@ -116,19 +127,46 @@ class LogitEditor:
             raise KeyError(f"{pair!r} cannot edit this caption; editable: {', '.join(self.sliders) or 'none'}")
         self.sliders[pair].value = float(phi)
 
+    def add_pair(self, source: str, target: str) -> str:
+        """Give a slider to the swap ``source`` → ``target`` (the *add* button): the bank's vector when it has the pair,
+        else the concept network's. ``KeyError`` when neither can give it, ``ValueError`` when the caption holds
+        neither word once."""
+        from ..steering import reverse_name
+
+        name, _ = reverse_name(f"{source.strip().lower()}->{target.strip().lower()}", self.concepts)
+        spec = self.concepts.spec(name)  # KeyError: an unknown word, two slots, no network; a bank pair's reverse
+        # name is that pair (its slider steers back with φ < 0)
+        if slot_spec(spec, self.caption.value) is None:
+            raise ValueError(f"the caption holds neither {spec.source!r} nor {spec.target!r} once; {name} cannot "
+                             "edit it")
+        if name not in self.extra:
+            self.extra.append(name)
+        self._build_sliders({})
+        return name
+
+    def _add_from_boxes(self) -> None:
+        try:
+            name = self.add_pair(self.source_word.value, self.target_word.value)
+        except (KeyError, ValueError) as err:
+            self._set_status(f"<span style='color:#b00'>{_html.escape(str(err.args[0]))}</span>")
+            return
+        self._set_status(f"{_html.escape(name)}: vector from the {origin(self.concepts, name)}")
+
     def _build_sliders(self, values: Mapping[str, float]) -> None:
         import ipywidgets as w
 
         self._building = True
         try:
-            names = editable_pairs(self.caption.value, self.concepts)
+            names = editable_pairs(self.caption.value, self.concepts, extra=self.extra)
             old = {name: s.value for name, s in self.sliders.items()}
             self.sliders = {}
             for name in names:
                 slider = w.FloatSlider(value=float(values.get(name, old.get(name, 0.0))), min=PHI_RANGE[0],
-                                       max=PHI_RANGE[1], step=PHI_STEP, description=f"φ {name}",
+                                       max=PHI_RANGE[1], step=PHI_STEP,
+                                       description=f"φ {name}" + (" (network)" if origin(self.concepts, name)
+                                                                   == "network" else ""),
                                        continuous_update=True, readout_format=".2f",
-                                       style={"description_width": "130px"}, layout=w.Layout(width="520px"))
+                                       style={"description_width": "190px"}, layout=w.Layout(width="580px"))
                 slider.observe(self._on_change, names="value")
                 self.sliders[name] = slider
             self.slider_box.children = tuple(self.sliders.values()) or (

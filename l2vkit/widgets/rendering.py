@@ -181,12 +181,12 @@ def render(state: EditorState, *, generator, vlm, coupling, concepts, measure: C
     if not caption:
         raise ValueError("the caption is empty; type a caption with words the concept bank can edit")
     for name in state.strengths:
-        concepts[name]  # KeyError naming the bank's pairs
+        concepts.spec(name)  # KeyError naming the bank's pairs (or why a concept network cannot give it)
     concepts.check_generator(generator)
     coupling.check_models(vlm=vlm, generator=generator)
     if stop is not None:
         generator = _StoppableGenerator(generator, stop)
-    editable = editable_pairs(caption, concepts)
+    editable = editable_pairs(caption, concepts, extra=state.strengths)
     ignored = [name for name in state.strengths if name not in editable]
     active = {name: phi for name, phi in state.strengths.items() if name in editable and phi != 0.0}
     window = None if state.window == FULL_WINDOW else state.window

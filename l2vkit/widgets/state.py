@@ -45,11 +45,19 @@ class EditorState:
         return (self.caption, tuple(sorted(self.strengths.items())), self.window, int(self.seed), self.steps)
 
 
-def editable_pairs(caption: str, concepts) -> list[str]:
+def editable_pairs(caption: str, concepts, extra=()) -> list[str]:
     """The bank's pairs a slider can move in ``caption``: those whose source word occurs exactly once (φ > 0 steers
     towards the target word), and those whose target word does while the source word does not (steering back:
-    φ < 0 steers towards the source word), whatever the case and punctuation — as :func:`l2vkit.steer` reads them."""
-    return [name for name in concepts.pairs if slot_spec(concepts.spec(name), caption) is not None]
+    φ < 0 steers towards the source word), whatever the case and punctuation — as :func:`l2vkit.steer` reads them.
+    ``extra``: more pair names (e.g. those a user typed, given by a concept network), kept when the concepts know
+    them and the caption can edit them."""
+    names = list(concepts.pairs) + [n for n in extra if n not in concepts.pairs and n in concepts]
+    return [name for name in names if slot_spec(concepts.spec(name), caption) is not None]
+
+
+def origin(concepts, name: str) -> str:
+    """Where a pair's vector comes from: ``"bank"`` (trained for it) or ``"network"`` (a concept network's)."""
+    return concepts.origin(name) if hasattr(concepts, "origin") else "bank"
 
 
 def steers_back(spec, caption: str) -> bool:

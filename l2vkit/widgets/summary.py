@@ -4,7 +4,7 @@ from __future__ import annotations
 import html as _html
 from typing import Mapping
 
-from .state import steers_back
+from .state import origin, steers_back
 
 
 def strength_label(active: Mapping[str, float], window) -> str:
@@ -34,6 +34,10 @@ def summary_html(caption, active, ignored, window, state, probs, pixel_probs, co
     if back:
         rows.append(("steering back", e("; ".join(f"{s.name}: the caption holds {s.target!r}, φ < 0 steers towards "
                                                  f"{s.source!r}" for s in back))))
+    predicted = [n for n in probs if origin(concepts, n) == "network"]
+    if predicted:
+        rows.append(("from the network", e(", ".join(predicted)) + " — no trained vector: q predicted by the concept "
+                     "network from the caption and its swap"))
     if ignored:
         rows.append(("ignored", e(", ".join(ignored)) + " — the caption holds neither word of the pair once"))
     table = "".join(f"<tr><th style='text-align:left;padding-right:1em'>{k}</th><td>{v}</td></tr>" for k, v in rows)
