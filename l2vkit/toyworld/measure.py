@@ -31,6 +31,7 @@ class Measurement:
     colour_rgb: tuple[float, float, float]  #: median object colour in 0–1
     background_rgb: tuple[float, float, float]  #: median colour of the whole clip (the scene covers most of it)
     missing_frames: float = 0.0  #: share of the frames in which no object is found
+    track: tuple = ()  #: the object's centre (x, y) per frame, fractions of the frame side; None where not found
 
 
 def as_float_video(video, *, name: str = "video") -> np.ndarray:
@@ -148,10 +149,11 @@ def measure_details(video) -> Measurement:
                          "video")
     masks = _object_masks(smooth, scene)
 
-    centres, boxes, ious, areas, times, colours = [], [], [], [], [], []
+    centres, boxes, ious, areas, times, colours, track = [], [], [], [], [], [], []
     for k in range(t):
         labels, count = ndimage.label(masks[k])
         if count == 0:
+            track.append(None)
             continue
         sizes = ndimage.sum_labels(np.ones_like(labels), labels, index=np.arange(1, count + 1))
         blob = labels == 1 + int(np.argmax(sizes))
@@ -159,6 +161,7 @@ def measure_details(video) -> Measurement:
         boxes.append(max(np.ptp(rows), np.ptp(cols)) / side + 1 / side)
         areas.append(blob.sum() / (h * w))
         centres.append((cols.mean(), rows.mean()))
+        track.append((float(cols.mean() / side), float(rows.mean() / side)))
         ious.append(_shape_ious(blob, cols.mean(), rows.mean()))
         times.append(k / (t - 1))
         colours.append(np.median(frames[k][blob], axis=0))
@@ -199,6 +202,7 @@ def measure_details(video) -> Measurement:
         colour_rgb=tuple(float(c) for c in rgb),
         background_rgb=tuple(float(c) for c in background),
         missing_frames=1 - len(centres) / t,
+        track=tuple(track),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .steering_eval import readings_text
+from .steering_eval import in_place_text, readings_text
 
 
 def run(seeds: int = 50, *, network_path=None, split_path=None, pairs=None, progress: bool = True) -> dict:
@@ -49,9 +49,9 @@ def _default_network():
 
 def format_table(rows: dict) -> str:
     """One Markdown row per pair and method; the network's row gives its flip and kept as a share of the bank's."""
-    lines = ["| pair | held out | method | flip φ=1 | kept | P(target) via Φ / pixels (disagree) "
-             "| monotone ρ (log-odds / measured) | vs bank: flip / kept |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| pair | held out | method | flip φ=1 | kept | kept and in place (change outside the object) "
+             "| P(target) via Φ / pixels (disagree) | monotone ρ (log-odds / measured) | vs bank: flip / kept |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows.items():
         bank = r.get("bank")
         for key, label in (("steered", "network"), ("bank", "per-pair vector"), ("prompt_swap", "prompt swap")):
@@ -63,7 +63,7 @@ def format_table(rows: dict) -> str:
             ratio = (f"{m['flip'] / max(bank['flip'], 1e-9):.2f} / {m['preserved'] / max(bank['preserved'], 1e-9):.2f}"
                      if key == "steered" and bank else "")
             lines.append(f"| {name} | {r['held_out']} | {label} | {100 * m['flip']:.0f}% | {100 * m['preserved']:.0f}% "
-                         f"| {readings_text(m)} | {mono} | {ratio} |")
+                         f"| {in_place_text(m, r['family'])} | {readings_text(m)} | {mono} | {ratio} |")
     return "\n".join(lines)
 
 

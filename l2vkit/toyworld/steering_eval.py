@@ -85,7 +85,8 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     captions = _captions(pair, seeds)
     prefixes = [slot_prefix(pair, c) for c in captions]
     out = {"pair": pair_name, "slot": pair.slot, "family": pair.family, "source": pair.source, "target": pair.target,
-           "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}, "target_prob_pixels": {}}
+           "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}, "target_prob_pixels": {},
+           "in_place": {}, "position_shift": {}, "background_change": {}}
     base = generator.encode_prompt(captions)
     runs = {}
     for phi in PHIS:
@@ -100,7 +101,9 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     if leaps:
         latents["leaps"] = leaps_latents(generator, vlm, coupling, runs["phi=0"].latents, base, prefixes, pair.target)
         videos["leaps"] = generator.decode(latents["leaps"])
+    reference = [_details(v) for v in videos["phi=0"]]
     for name, frames in videos.items():
+        _minimality(out, name, reference, videos["phi=0"], frames)
         read = [measured_and_score(v, pair) for v in frames]
         out["measured"][name] = [attrs for attrs, _ in read]
         out["attribute_score"][name] = [None if x is None else round(x, 5) for _, x in read]
@@ -111,6 +114,28 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
             out["target_prob"][name], out["target_log_odds"][name] = _target_read(vlm, coupling, z, base, prefixes,
                                                                                   pair)
     return out
+
+
+def _details(video):
+    from .measure import measure_details
+
+    try:
+        return measure_details(video)
+    except ValueError:  # no object found
+        return None
+
+
+def _minimality(out: dict, name: str, reference, unsteered, frames) -> None:
+    """Per seed: whether the object stayed in place (:mod:`~l2vkit.toyworld.minimality`), how far it moved, and the
+    change outside the object, against the unsteered video of the same seed."""
+    from .minimality import background_change, kept_in_place, position_shift
+
+    found = [_details(v) for v in frames]
+    pairs = list(zip(reference, found))
+    out["in_place"][name] = [bool(r is not None and m is not None and kept_in_place(r, m)) for r, m in pairs]
+    out["position_shift"][name] = [None if r is None or m is None else round(position_shift(r, m), 4)
+                                   for r, m in pairs]
+    out["background_change"][name] = [round(background_change(u, v), 5) for u, v in zip(unsteered, frames)]
 
 
 def _target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[list[float], list[float]]:
@@ -160,7 +185,7 @@ def scores(result: dict) -> dict:
                                                                else float("nan")),
                     "as_captioned": float(as_captioned(ms).mean()),
                     "target_prob": float(np.mean(result["target_prob"][name])),
-                    **_closed_loop(result, name)}
+                    **_closed_loop(result, name), **_in_place(result, name, kept)}
     phi_keys = [f"phi={p:g}" for p in PHIS]
     log_odds = np.array([result["target_log_odds"][k] for k in phi_keys]).T  # (seeds, φ): P(target)'s ranks
     hits = np.array([[m[slot] == target for m in measured[k]] for k in phi_keys], dtype=float).T
@@ -180,6 +205,16 @@ def scores(result: dict) -> dict:
     row["swap_renders_target"] = float(swap_ok.mean())
     row["unsteered_as_captioned"] = float(captioned.mean())
     return row
+
+
+def _in_place(result: dict, name: str, kept) -> dict:
+    """Kept *and* in place: every other attribute as unsteered and the object where it was (position within
+    :data:`~l2vkit.toyworld.minimality.POSITION_TOLERANCE`, no frame lost); the change outside the object."""
+    if name not in result.get("in_place", {}):
+        return {}
+    in_place = np.array(result["in_place"][name])
+    return {"in_place": float(in_place.mean()), "kept_in_place": float((kept & in_place).mean()),
+            "background_change": float(np.nanmean(result["background_change"][name]))}
 
 
 def _closed_loop(result: dict, name: str) -> dict:
@@ -203,9 +238,9 @@ def format_tables(rows: dict) -> str:
             continue
         lines += [f"\n### {family}", "",
                   "| pair | method | flip | flip where swap renders | kept vs unsteered (least-kept attribute) "
-                  "| others as captioned (unsteered) | P(target) via Φ / pixels (disagree) "
-                  "| monotone ρ (log-odds / measured) |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| kept and in place (change outside the object) | others as captioned (unsteered) "
+                  "| P(target) via Φ / pixels (disagree) | monotone ρ (log-odds / measured) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for name, r in pairs:
             for key, label in methods:
                 if key not in r:
@@ -216,9 +251,20 @@ def format_tables(rows: dict) -> str:
                 least = min(m["preserved_by_attribute"], key=m["preserved_by_attribute"].get)
                 lines.append(f"| {name} | {label} | {100 * m['flip']:.0f}% | {100 * m['flip_where_swap_renders']:.0f}% "
                              f"| {100 * m['preserved']:.0f}% ({least} {100 * m['preserved_by_attribute'][least]:.0f}%) "
-                             f"| {100 * m['as_captioned']:.0f}% "
+                             f"| {in_place_text(m, family)} | {100 * m['as_captioned']:.0f}% "
                              f"({100 * r['unsteered_as_captioned']:.0f}%) | {readings_text(m)} | {mono} |")
     return "\n".join(lines)
+
+
+def in_place_text(m: dict, family: str) -> str:
+    """A table cell: kept and in place, with the mean change outside the object (0–1 per channel); "—" where the
+    family's edit moves the object or repaints the background by definition (:mod:`~l2vkit.toyworld.minimality`)."""
+    from .minimality import MOVES, REPAINTS
+
+    if "kept_in_place" not in m:
+        return ""
+    place = "—" if family in MOVES else f"{100 * m['kept_in_place']:.0f}%"
+    return f"{place} ({'—' if family in REPAINTS else format(m['background_change'], '.3f')})"
 
 
 def readings_text(m: dict) -> str:
@@ -265,7 +311,7 @@ def main(argv=None):
                  concepts_path=args.concepts)
     print(format_tables(report["rows"]))
     per_seed = {name: {k: r[k] for k in ("captions", "measured", "attribute_score", "target_prob", "target_prob_pixels",
-                                         "target_log_odds")}
+                                         "target_log_odds", "in_place", "position_shift", "background_change")}
                 for name, r in report["results"].items()}
     write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds,
                           "per_seed": per_seed})
