@@ -359,9 +359,13 @@ def target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[np.n
     with torch.no_grad():
         read = token_probs_by_prompt(vlm, coupling.read(latents, condition), prefixes, [pair.source, pair.target],
                                      coupling=coupling)
+    return _target_and_log_odds(read)
+
+
+def _target_and_log_odds(read) -> tuple[np.ndarray, np.ndarray]:
+    """P(target) renormalised over the pair's two words, and log p(target) − log p(source), of a two-word read."""
     log_p = read.candidates.double().clamp_min(1e-300).log()
-    log_odds = (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
-    return read.renormalised[:, 1].float().cpu().numpy(), log_odds
+    return read.renormalised[:, 1].float().cpu().numpy(), (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
 
 
 def pixel_read(vlm, videos, prefixes, pair) -> tuple[np.ndarray, np.ndarray]:
@@ -386,8 +390,7 @@ def pixel_read(vlm, videos, prefixes, pair) -> tuple[np.ndarray, np.ndarray]:
     with torch.no_grad():
         read = token_probs_by_prompt(vlm, vlm.visual_tokens(np.asarray(videos)), list(prefixes),
                                      [pair.source, pair.target])
-    log_p = read.candidates.double().clamp_min(1e-300).log()
-    return read.renormalised[:, 1].float().cpu().numpy(), (log_p[:, 1] - log_p[:, 0]).cpu().numpy()
+    return _target_and_log_odds(read)
 
 
 def readings_disagree(via_phi, from_pixels) -> np.ndarray:

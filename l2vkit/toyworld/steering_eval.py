@@ -62,12 +62,15 @@ def measured_or_none(video) -> dict:
 def measured_and_score(video, pair=None) -> tuple[dict, float | None]:
     """:func:`measured_attributes` and, given a pair, its continuous :func:`~l2vkit.toyworld.measure.attribute_score`
     (``None`` without a pair or when no object can be found)."""
-    from .attributes import ATTRIBUTE_VALUES
-    from .measure import attribute_score, measure_details
+    return _attributes_and_score(_details(video), pair)
 
-    try:
-        found = measure_details(video)
-    except ValueError:
+
+def _attributes_and_score(found, pair=None) -> tuple[dict, float | None]:
+    """:func:`measured_and_score` of a measurement already taken (``None``: no object found)."""
+    from .attributes import ATTRIBUTE_VALUES
+    from .measure import attribute_score
+
+    if found is None:
         return {field: None for field in ATTRIBUTE_VALUES}, None
     score = None if pair is None else attribute_score(found, pair.slot, pair.source, pair.target)
     return found.attributes.as_dict(), score
@@ -101,10 +104,10 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     if leaps:
         latents["leaps"] = leaps_latents(generator, vlm, coupling, runs["phi=0"].latents, base, prefixes, pair.target)
         videos["leaps"] = generator.decode(latents["leaps"])
-    reference = [_details(v) for v in videos["phi=0"]]
+    found = {name: [_details(v) for v in frames] for name, frames in videos.items()}  # each video measured once
     for name, frames in videos.items():
-        _minimality(out, name, reference, videos["phi=0"], frames)
-        read = [measured_and_score(v, pair) for v in frames]
+        _minimality(out, name, found["phi=0"], found[name], videos["phi=0"], frames)
+        read = [_attributes_and_score(m, pair) for m in found[name]]
         out["measured"][name] = [attrs for attrs, _ in read]
         out["attribute_score"][name] = [None if x is None else round(x, 5) for _, x in read]
         out["target_prob_pixels"][name] = pixel_read(vlm, frames, prefixes, pair)[0].round(5).tolist()
@@ -125,12 +128,12 @@ def _details(video):
         return None
 
 
-def _minimality(out: dict, name: str, reference, unsteered, frames) -> None:
+def _minimality(out: dict, name: str, reference, found, unsteered, frames) -> None:
     """Per seed: whether the object stayed in place (:mod:`~l2vkit.toyworld.minimality`), how far it moved, and the
-    change outside the object, against the unsteered video of the same seed."""
+    change outside the object, against the unsteered video of the same seed (``reference``, ``found``: the two
+    videos' measurements, ``None`` where no object was found)."""
     from .minimality import background_change, kept_in_place, position_shift
 
-    found = [_details(v) for v in frames]
     pairs = list(zip(reference, found))
     out["in_place"][name] = [bool(r is not None and m is not None and kept_in_place(r, m)) for r, m in pairs]
     out["position_shift"][name] = [None if r is None or m is None else round(position_shift(r, m), 4)
