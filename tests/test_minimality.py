@@ -4,8 +4,8 @@ import pytest
 
 from l2vkit.toyworld import Attributes, measure_details, render
 from l2vkit.toyworld.measure import _object_masks, as_float_video
-from l2vkit.toyworld.minimality import (POSITION_TOLERANCE, background_change, frames_lost, kept_in_place,
-                                        position_shift)
+from l2vkit.toyworld.minimality import (POSITION_TOLERANCE, background_change, background_perceptual, frames_lost,
+                                        kept_in_place, position_shift, texture_correlation)
 
 RED = Attributes("red", "circle", "small", "slowly", "up", "desert")
 
@@ -40,11 +40,30 @@ def test_an_object_that_vanishes_for_some_frames_is_not_in_place():
 
 
 @pytest.mark.unit
-def test_tables_leave_out_what_a_family_changes_by_definition():
-    from l2vkit.toyworld.steering_eval import in_place_text
+@pytest.mark.parametrize("scene", ["desert", "sea", "grass", "snow"])
+def test_the_texture_phase_is_kept_by_an_edit_of_the_object_and_not_by_another_seed(scene):
+    video = render(RED.replace(scene=scene), seed=0)
+    recoloured = render(RED.replace(scene=scene, colour="purple", shape="square", size="large"), seed=0)
+    assert texture_correlation(video, recoloured) > 0.98
+    assert background_perceptual(video, recoloured) < 0.01
+    other_seed = render(RED.replace(scene=scene), seed=3)  # the texture drawn at another phase
+    assert texture_correlation(video, other_seed) < 0.9  # by chance up to 0.72 among these four
+    assert background_perceptual(video, other_seed) > 10 * background_perceptual(video, recoloured)
 
-    scores = {"kept_in_place": 0.5, "background_change": 0.1}
-    assert in_place_text(scores, "attribute") == "50% (0.100)"
-    assert in_place_text(scores, "action") == "— (0.100)"  # a new direction or speed moves the object
+
+@pytest.mark.unit
+def test_tables_leave_out_what_a_family_changes_by_definition():
+    import numpy as np
+
+    from l2vkit.toyworld.steering_eval import _in_place, in_place_text
+
+    scores = {"kept_in_place": 0.5, "background_change": 0.1, "background_perceptual": 0.2, "texture_correlation": 0.9}
+    assert in_place_text(scores, "attribute") == "50% (0.100 / 0.200, r 0.90)"
+    assert in_place_text(scores, "action") == "— (0.100 / 0.200, r 0.90)"  # a new direction or speed moves the object
     assert in_place_text(scores, "scene") == "50% (—)"  # a new scene repaints the background
+    assert in_place_text({"kept_in_place": 0.5, "background_change": 0.1}, "attribute") == "50% (0.100)"  # older
     assert in_place_text({}, "attribute") == ""  # results from before the place was measured
+    result = {"in_place": {"x": [True, False, True, True]}, "background_change": {"x": [0.0, 0.1, 0.0, 0.1]},
+              "texture_correlation": {"x": [1.0, float("nan"), 0.5, 0.0]}, "background_perceptual": {"x": [0.0] * 4}}
+    row = _in_place(result, "x", np.array([True, True, True, False]))
+    assert row["kept_in_place"] == 0.5 and row["in_place"] == 0.75 and row["texture_correlation"] == 0.5

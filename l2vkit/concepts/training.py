@@ -110,11 +110,7 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
         if (state["names"] != names or state["steps"] != steps or state["seed"] != seed
                 or state.get("settings") != settings):
             raise ValueError(f"checkpoint {checkpoint} is from a run with other settings; delete it to start over")
-        with torch.no_grad():
-            q.copy_(state["q"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, history = state["step"], state["history"]
-        rng.set_state(state["rng"])
+        start, history = resume_vectors(state, q, optimizer, rng)
     by_pair = [torch.nonzero(cache.pair == k).flatten() for k in range(len(pairs))]
     plus_cache = {}
     if len(pairs) * batch_per_pair < world()[1]:
@@ -143,6 +139,18 @@ def train_concepts(generator, cache: ConceptCache, pairs: Sequence, *, steps: in
                       reference_captions=chosen or training_references(generator, cache, pairs))
     return ConceptBank({n: q[i].detach().clone() for i, n in enumerate(names)},
                        {p.name: p for p in pairs}, meta, history)
+
+
+def resume_vectors(state, q, optimizer, rng) -> tuple[int, list]:
+    """Restore concept vectors ``q``, their optimiser and the sampling ``rng`` from a saved training state; returns
+    (steps done, history)."""
+    import torch
+
+    with torch.no_grad():
+        q.copy_(state["q"])
+    optimizer.load_state_dict(state["optimizer"])
+    rng.set_state(state["rng"])
+    return state["step"], state["history"]
 
 
 def _train_steps(generator, cache, q, rows, optimizer, rng, by_pair, plus_cache, step_range, *, loop, batch_per_pair,

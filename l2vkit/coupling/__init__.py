@@ -3,13 +3,13 @@
 ``build_coupling_data`` makes training pairs, ``fit_coupling`` fits Φ_Ω1, Φ_Ω2 and ρ-OT and returns a
 ``CouplingResult`` (read, token_probs, save, load; in ``result``); ``ot_plans`` and ``transport`` hold the OT solvers;
 ``variants`` the ablation's variants of a fitted Φ; ``mixers`` Φ_Ω1's architectures; ``store`` coupling data on disk
-(``open_coupling_data``); ``plan`` Φ's size and training memory at real sizes. Importing this package does not
-import torch.
+(``open_coupling_data``); ``share`` Φ for a VLM with the same vision tower (``share_coupling``); ``plan`` Φ's size and
+training memory at real sizes. Importing this package does not import torch.
 """
 from __future__ import annotations
 
 __all__ = ["CouplingConfig", "CouplingData", "CouplingResult", "build_coupling_data", "fit_coupling",
-           "load_coupling", "open_coupling_data"]
+           "load_coupling", "open_coupling_data", "share_coupling"]
 
 _LAZY = {
     "CouplingConfig": ".networks",
@@ -18,6 +18,7 @@ _LAZY = {
     "CouplingResult": ".result",
     "fit_coupling": ".fit",
     "open_coupling_data": ".data",
+    "share_coupling": ".share",
 }
 
 

@@ -24,13 +24,15 @@ from pathlib import Path
 
 from .badinput_cases import AREAS, CAPTION, Case, table_cases
 from .badinput_network import network_cases
+from .badinput_sanity import sanity_cases
 
 __all__ = ["AREAS", "Bench", "Case", "Result", "all_cases", "check", "format_table", "main", "run"]
 
 
 def all_cases() -> list[Case]:
-    """Every row of the table: the API, artifacts, pair files, the command line and the concept network."""
-    return table_cases() + network_cases()
+    """Every row of the table: the API, artifacts, pair files, the command line, the concept network and the sanity
+    checks."""
+    return table_cases() + network_cases() + sanity_cases()
 
 
 CLEAR_ERRORS = (ValueError, TypeError, KeyError, OSError, FloatingPointError)
@@ -60,6 +62,12 @@ class Bench:
         from .. import toyworld as tw
 
         return self._once("gen", tw.load_generator)
+
+    @property
+    def vlm(self):
+        from .. import toyworld as tw
+
+        return self._once("vlm", tw.load_vlm)
 
     @property
     def bank(self):

@@ -40,12 +40,13 @@ def contrast_pairs():
     return load_pairs(data_path("contrast_pairs.yaml"), vocabulary=ATTRIBUTE_VALUES)
 
 
-def load_vlm(*, device=None, dtype=None):
-    """The shipped toy VLM (a tiny Qwen2-VL trained on the toy world) as a ``VideoVLM``."""
+def load_vlm(*, device=None, dtype=None, folder=None):
+    """The shipped toy VLM (a tiny Qwen2-VL trained on the toy world) as a ``VideoVLM``; ``folder``: another toy
+    VLM trained by ``python -m l2vkit.toyworld.train_vlm`` (e.g. the shortcut VLM, ``data/toy_vlm_shortcut``)."""
     from ..vlm import VideoVLM
 
     with quiet_loading():
-        return VideoVLM.from_pretrained("toy", device=device, dtype=dtype)
+        return VideoVLM.from_pretrained("toy" if folder is None else str(folder), device=device, dtype=dtype)
 
 
 def load_generator(*, device=None, dtype=None, folder=None):

@@ -38,8 +38,25 @@ def slot_predictions(vlm, tokens, attrs, *, batch: int = 64) -> list[dict[str, s
     return out
 
 
-def _slot_argmax(vlm, z, inputs, attrs, *, restrict: bool) -> list[dict[str, str]]:
-    """Teacher-forced argmax at every slot: over the whole vocabulary, or over the slot's words (``restrict``)."""
+def slot_distribution(vlm, attrs, videos, field: str, *, batch: int = 64) -> np.ndarray:
+    """(N, values) probabilities of ``field``'s words at its slot (the true caption up to it; softmax over the slot's
+    words), the VLM reading the ``videos``' pixels."""
+    import torch
+
+    slot_ids = [vlm.word_ids(w)[0] for w in ATTRIBUTE_VALUES[field]]
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(attrs), batch):
+            inputs = vlm.pixel_inputs(videos[start:start + batch])
+            chunk = attrs[start:start + batch]
+            logits, prefix = _caption_logits(vlm, vlm.encode_inputs(inputs), inputs, chunk)
+            rows = torch.stack([logits[i, prefix + slot_positions(a)[field] - 1] for i, a in enumerate(chunk)])
+            out.append(rows[:, slot_ids].float().softmax(-1).cpu().numpy())
+    return np.concatenate(out)
+
+
+def _caption_logits(vlm, z, inputs, attrs):
+    """The VLM's logits over each true caption (teacher forcing) and the prompt's length before the caption."""
     import torch
 
     tok = vlm.tokenizer
@@ -49,13 +66,19 @@ def _slot_argmax(vlm, z, inputs, attrs, *, restrict: bool) -> list[dict[str, str
     ids = torch.full((len(rows), length), tok.pad_token_id)
     for i, row in enumerate(rows):
         ids[i, : len(row)] = torch.tensor(row)
-    logits = vlm.forward_tokens(z, ids.to(vlm.device), inputs)
+    return vlm.forward_tokens(z, ids.to(vlm.device), inputs), len(prefix)
+
+
+def _slot_argmax(vlm, z, inputs, attrs, *, restrict: bool) -> list[dict[str, str]]:
+    """Teacher-forced argmax at every slot: over the whole vocabulary, or over the slot's words (``restrict``)."""
+    tok = vlm.tokenizer
+    logits, prefix = _caption_logits(vlm, z, inputs, attrs)
     slot_ids = {f: [vlm.word_ids(w)[0] for w in words] for f, words in ATTRIBUTE_VALUES.items()}
     out = []
     for i, a in enumerate(attrs):
         pred = {}
         for field, word_index in slot_positions(a).items():
-            row = logits[i, len(prefix) + word_index - 1]  # logits at t predict token t+1
+            row = logits[i, prefix + word_index - 1]  # logits at t predict token t+1
             if restrict:
                 pred[field] = ATTRIBUTE_VALUES[field][int(row[slot_ids[field]].argmax())]
             else:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .steering_eval import in_place_text, readings_text
+from .steering_eval import IN_PLACE_HEADER, in_place_text, readings_text
 
 
 def run(seeds: int = 50, *, network_path=None, split_path=None, pairs=None, progress: bool = True) -> dict:
@@ -49,7 +49,7 @@ def _default_network():
 
 def format_table(rows: dict) -> str:
     """One Markdown row per pair and method; the network's row gives its flip and kept as a share of the bank's."""
-    lines = ["| pair | held out | method | flip φ=1 | kept | kept and in place (change outside the object) "
+    lines = [f"| pair | held out | method | flip φ=1 | kept | {IN_PLACE_HEADER} "
              "| P(target) via Φ / pixels (disagree) | monotone ρ (log-odds / measured) | vs bank: flip / kept |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, r in rows.items():

@@ -89,7 +89,8 @@ def evaluate_pair(generator, vlm, coupling, concepts, pair_name: str, seeds, *, 
     prefixes = [slot_prefix(pair, c) for c in captions]
     out = {"pair": pair_name, "slot": pair.slot, "family": pair.family, "source": pair.source, "target": pair.target,
            "captions": captions, "measured": {}, "attribute_score": {}, "target_prob": {}, "target_prob_pixels": {},
-           "in_place": {}, "position_shift": {}, "background_change": {}}
+           "in_place": {}, "position_shift": {}, "background_change": {}, "texture_correlation": {},
+           "background_perceptual": {}}
     base = generator.encode_prompt(captions)
     runs = {}
     for phi in PHIS:
@@ -129,16 +130,20 @@ def _details(video):
 
 
 def _minimality(out: dict, name: str, reference, found, unsteered, frames) -> None:
-    """Per seed: whether the object stayed in place (:mod:`~l2vkit.toyworld.minimality`), how far it moved, and the
-    change outside the object, against the unsteered video of the same seed (``reference``, ``found``: the two
-    videos' measurements, ``None`` where no object was found)."""
-    from .minimality import background_change, kept_in_place, position_shift
+    """Per seed: whether the object stayed in place (:mod:`~l2vkit.toyworld.minimality`), how far it moved, the
+    change outside the object (pixels and perceptual) and the scene texture's correlation, against the
+    unsteered video of the same seed (``reference``, ``found``: the two videos' measurements, ``None`` where no
+    object was found)."""
+    from .minimality import (background_change, background_perceptual, kept_in_place, position_shift,
+                             texture_correlation)
 
     pairs = list(zip(reference, found))
     out["in_place"][name] = [bool(r is not None and m is not None and kept_in_place(r, m)) for r, m in pairs]
     out["position_shift"][name] = [None if r is None or m is None else round(position_shift(r, m), 4)
                                    for r, m in pairs]
     out["background_change"][name] = [round(background_change(u, v), 5) for u, v in zip(unsteered, frames)]
+    out["texture_correlation"][name] = [round(texture_correlation(u, v), 4) for u, v in zip(unsteered, frames)]
+    out["background_perceptual"][name] = [round(background_perceptual(u, v), 5) for u, v in zip(unsteered, frames)]
 
 
 def _target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[list[float], list[float]]:
@@ -212,12 +217,17 @@ def scores(result: dict) -> dict:
 
 def _in_place(result: dict, name: str, kept) -> dict:
     """Kept *and* in place: every other attribute as unsteered and the object where it was (position within
-    :data:`~l2vkit.toyworld.minimality.POSITION_TOLERANCE`, no frame lost); the change outside the object."""
+    :data:`~l2vkit.toyworld.minimality.POSITION_TOLERANCE`, no frame lost). Also the change outside the object:
+    pixels, perceptual, and the scene texture's correlation with the unsteered video's."""
     if name not in result.get("in_place", {}):
         return {}
     in_place = np.array(result["in_place"][name])
-    return {"in_place": float(in_place.mean()), "kept_in_place": float((kept & in_place).mean()),
-            "background_change": float(np.nanmean(result["background_change"][name]))}
+    out = {"in_place": float(in_place.mean()), "kept_in_place": float((kept & in_place).mean()),
+           "background_change": float(np.nanmean(result["background_change"][name]))}
+    for key in ("background_perceptual", "texture_correlation"):
+        if key in result:
+            out[key] = float(np.nanmean(np.array(result[key][name], dtype=float)))
+    return out
 
 
 def _closed_loop(result: dict, name: str) -> dict:
@@ -241,7 +251,7 @@ def format_tables(rows: dict) -> str:
             continue
         lines += [f"\n### {family}", "",
                   "| pair | method | flip | flip where swap renders | kept vs unsteered (least-kept attribute) "
-                  "| kept and in place (change outside the object) | others as captioned (unsteered) "
+                  f"| {IN_PLACE_HEADER} | others as captioned (unsteered) "
                   "| P(target) via Φ / pixels (disagree) | monotone ρ (log-odds / measured) |",
                   "|---|---|---|---|---|---|---|---|---|"]
         for name, r in pairs:
@@ -259,15 +269,23 @@ def format_tables(rows: dict) -> str:
     return "\n".join(lines)
 
 
+#: the table header of :func:`in_place_text`'s cells
+IN_PLACE_HEADER = "kept and in place (outside the object: pixel / perceptual change, texture r)"
+
+
 def in_place_text(m: dict, family: str) -> str:
-    """A table cell: kept and in place, with the mean change outside the object (0–1 per channel); "—" where the
-    family's edit moves the object or repaints the background by definition (:mod:`~l2vkit.toyworld.minimality`)."""
+    """A table cell: kept and in place, with the change outside the object (mean pixel change, 0–1 per channel;
+    perceptual distance; the texture's correlation r with the unsteered video); "—" where the family's edit moves
+    the object or repaints the background by definition (:mod:`~l2vkit.toyworld.minimality`)."""
     from .minimality import MOVES, REPAINTS
 
     if "kept_in_place" not in m:
         return ""
     place = "—" if family in MOVES else f"{100 * m['kept_in_place']:.0f}%"
-    return f"{place} ({'—' if family in REPAINTS else format(m['background_change'], '.3f')})"
+    outside = format(m["background_change"], ".3f")
+    if "background_perceptual" in m:
+        outside += f" / {m['background_perceptual']:.3f}, r {m['texture_correlation']:.2f}"
+    return f"{place} ({'—' if family in REPAINTS else outside})"
 
 
 def readings_text(m: dict) -> str:
@@ -314,7 +332,8 @@ def main(argv=None):
                  concepts_path=args.concepts)
     print(format_tables(report["rows"]))
     per_seed = {name: {k: r[k] for k in ("captions", "measured", "attribute_score", "target_prob", "target_prob_pixels",
-                                         "target_log_odds", "in_place", "position_shift", "background_change")}
+                                         "target_log_odds", "in_place", "position_shift", "background_change",
+                                         "texture_correlation", "background_perceptual")}
                 for name, r in report["results"].items()}
     write_json(args.out, {"rows": report["rows"], "seconds": report["seconds"], "seeds": args.seeds,
                           "per_seed": per_seed})

@@ -27,7 +27,9 @@ DEFAULTS = {**CONCEPT_DEFAULTS, **TOY_SETTINGS, "reordered": 0.5}
 
 
 def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None, progress: bool = True,
-              coupling_path=None, range_seeds: int = 20, **settings):
+              coupling_path=None, range_seeds: int = 20, vlm_folder=None, **settings):
+    """Train a toy bank (the shipped one by default); ``vlm_folder`` and ``coupling_path``: another toy VLM and its
+    Φ (e.g. the shortcut VLM's, :mod:`l2vkit.toyworld.shortcut`)."""
     from ..concepts import build_concept_cache, train_concepts
     from . import contrast_pairs, load_coupling, load_generator, load_vlm, toy_captions
 
@@ -36,7 +38,7 @@ def train_toy(out="data/toy_concepts.safetensors", *, seed: int = 0, pairs=None,
         raise TypeError(f"train_toy got unknown settings {sorted(unknown)}; it takes {', '.join(DEFAULTS)}")
     settings = {**DEFAULTS, **settings}
     started = time.perf_counter()
-    vlm, generator = load_vlm(), load_generator()
+    vlm, generator = load_vlm(folder=vlm_folder), load_generator()
     if coupling_path is None:
         coupling = load_coupling(vlm=vlm, generator=generator)
     else:
