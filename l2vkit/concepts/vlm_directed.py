@@ -116,7 +116,7 @@ class _Reader:
 
         from .cache import slot_prefix
 
-        self.generator, self.vlm, self.coupling, self.cache, self.pairs = generator, vlm, coupling, cache, pairs
+        self.generator, self.vlm, self.coupling, self.cache = generator, vlm, coupling, cache
         self.margin = margin
         self.ids = [(vlm.word_ids(p.source)[0], vlm.word_ids(p.target)[0]) for p in pairs]
         self.prefixes = [slot_prefix(pairs[int(k)], cache.captions[i][0]) for i, k in enumerate(cache.pair.tolist())]

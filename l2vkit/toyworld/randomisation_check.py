@@ -98,7 +98,7 @@ def video_rows(generator, banks: dict, seeds, *, reference: str = "trained", pro
 
     from ..baselines import sample_batch, steered_batch
     from ..metrics import perceptual_distance
-    from .steering_eval import _captions, measured_attributes
+    from .steering_eval import _captions, kept_mask, measured_attributes
 
     rows = {}
     for name in tqdm(banks[reference].pairs, desc="steered videos", disable=not progress):
@@ -114,7 +114,7 @@ def video_rows(generator, banks: dict, seeds, *, reference: str = "trained", pro
             ms = found[label]
             rows[name][label] = {
                 "flip": float(np.mean([m[pair.slot] == pair.target for m in ms])),
-                "kept": float(np.mean([all(m[f] == u[f] for f in m if f != pair.slot) for m, u in zip(ms, unsteered)])),
+                "kept": float(kept_mask(ms, unsteered, pair.slot).mean()),
                 "pixel_change": float(np.mean(np.abs(frames.astype(np.float32) - videos[reference]) / 255.0)),
                 "perceptual_change": float(np.mean(perceptual_distance(frames, videos[reference]))),
                 "attributes_differ": float(np.mean([m != r for m, r in zip(ms, found[reference])]))}

@@ -79,8 +79,12 @@ def train_bank(out: Path, pair, *, progress: bool = True):
 def planted_rate(result: dict, method: str, shortcut) -> float:
     """Share of seeds whose video shows the planted value after steering (none shows it unsteered: see
     :func:`seeds_without_value`; a seed whose unsteered video shows it anyway is counted as not planted)."""
+    return planted_share(result["measured"][method], result["measured"]["phi=0"], shortcut)
+
+
+def planted_share(steered, unsteered, shortcut) -> float:
+    """:func:`planted_rate` of two lists of measured attributes (steered and unsteered, seed by seed)."""
     slot = shortcut.value_slot
-    steered, unsteered = result["measured"][method], result["measured"]["phi=0"]
     return float(np.mean([m[slot] == shortcut.value and u[slot] != shortcut.value
                           for m, u in zip(steered, unsteered)]))
 

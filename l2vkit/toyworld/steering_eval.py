@@ -154,6 +154,12 @@ def _target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[lis
     return probs.round(5).tolist(), log_odds.round(4).tolist()
 
 
+def kept_mask(measured, unsteered, slot: str) -> np.ndarray:
+    """Per seed: every measured attribute but ``slot`` as in the unsteered video of the same seed (both lists of
+    :func:`measured_attributes` dicts)."""
+    return np.array([all(m[f] == u[f] for f in m if f != slot) for m, u in zip(measured, unsteered)])
+
+
 def scores(result: dict) -> dict:
     """Flip rate, flip rate where the prompt swap renders the target, preservation, and monotonicity over φ."""
     from ..metrics import monotonicity
@@ -167,8 +173,8 @@ def scores(result: dict) -> dict:
     def as_captioned(ms):  # every non-target attribute as the caption asks (the generator's own accuracy bounds it)
         return np.array([all(m[f] == a[f] for f in a if f != slot) for m, a in zip(ms, asked)])
 
-    def kept_of(ms):  # every non-target attribute as in the unsteered video, per seed
-        return np.array([all(m[f] == u[f] for f in m if f != slot) for m, u in zip(ms, unsteered)])
+    def kept_of(ms):
+        return kept_mask(ms, unsteered, slot)
 
     swap_ok = np.array([m[slot] == target for m in measured["prompt_swap"]])
     swap_kept = kept_of(measured["prompt_swap"])

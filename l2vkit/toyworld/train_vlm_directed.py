@@ -43,7 +43,8 @@ def measure_pair(generator, banks: dict, pair, seeds, shortcut=None) -> dict:
     """Per bank at φ = 1 on ``seeds``: flip, kept, kept and in place, and (given a shortcut) the planted rate."""
     from ..baselines import steered_batch
     from .minimality import kept_in_place
-    from .steering_eval import _attributes_and_score, _captions, _details
+    from .shortcut_eval import planted_share
+    from .steering_eval import _attributes_and_score, _captions, _details, kept_mask
 
     captions = _captions(pair, seeds)
     first = next(iter(banks.values()))
@@ -53,14 +54,12 @@ def measure_pair(generator, banks: dict, pair, seeds, shortcut=None) -> dict:
     for label, bank in banks.items():
         found = [_details(v) for v in steered_batch(generator, captions, pair.name, 1.0, bank, 0).frames]
         after = [_attributes_and_score(m)[0] for m in found]
-        kept = np.array([all(a[f] == b[f] for f in a if f != pair.slot) for a, b in zip(after, before)])
+        kept = kept_mask(after, before, pair.slot)
         place = np.array([r is not None and m is not None and kept_in_place(r, m) for r, m in zip(unsteered, found)])
         row = {"flip": float(np.mean([a[pair.slot] == pair.target for a in after])), "kept": float(kept.mean()),
                "kept_in_place": float((kept & place).mean())}
         if shortcut is not None:
-            slot = shortcut.value_slot
-            row["planted"] = float(np.mean([a[slot] == shortcut.value and b[slot] != shortcut.value
-                                            for a, b in zip(after, before)]))
+            row["planted"] = planted_share(after, before, shortcut)
         out[label] = row
     return out
 
