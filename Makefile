@@ -20,7 +20,7 @@ sync-notebooks:  ## after editing a notebook's .py twin (or .ipynb): set-up cell
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" scripts/sync_setup_cells.py; "$$py" scripts/make_lab_exercises.py; \
 		"$$py" -m jupytext --sync notebooks/*.py $$(ls tutorials/*.py 2>/dev/null)
 
-docs:  ## build the documentation site into site/ (warnings are errors, as in CI; every notebook is executed on the toy world for its page, about 4 minutes)
+docs:  ## build the documentation site into site/ (warnings are errors, as in CI; every notebook is executed on the toy world for its page, about 4 minutes; L2VKIT_DOCS_EXECUTE=false skips that)
 	@py=$$(scripts/setup.sh "docs,text,notebooks"); set -x; "$$py" -m mkdocs build --strict --site-dir site
 
 benchmarks:  ## every benchmark, one Markdown table (outputs/benchmarks/summary.md; see benchmarks/)

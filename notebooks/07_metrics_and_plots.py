@@ -21,7 +21,8 @@
 # **Learning objectives.** After this notebook you can
 # - score steering and three baselines by ground truth (flip, preservation) per concept family;
 # - compute the monotonicity column, Spearman's ρ over φ (exercise 1), and plot curves over φ;
-# - read model-based metrics (Fréchet distance, alignment Δ, caption metrics) where no ground truth exists.
+# - read model-based metrics (Fréchet distance, alignment Δ, caption metrics) where no ground truth exists;
+# - check whether a steered video shows what the VLM means, with a VLM that has a planted shortcut (section 5).
 #
 # The exercise cells (a `raise NotImplementedError` to replace, then a checker that prints PASS or names the
 # mistake) sit inside the sections they belong to; each has a folded hint and solution.
@@ -52,7 +53,7 @@ from l2vkit.labs import fast_mode
 TIER = "toy"
 SEED = 0
 PAIRS = ("red->blue", "slowly->quickly", "desert->snow")  # one per family: attribute, action, scene
-FAST = fast_mode()  # fast lab mode ($L2VKIT_FAST=1, or write True): half the seeds and videos
+FAST = fast_mode()  # fast lab mode ($L2VKIT_FAST=1, or write True): half the seeds, videos and choice captions
 SEEDS = range(2 if FAST else 4)  # ground-truth seeds per pair (the benchmark uses 50)
 VIDEOS = 4 if FAST else 8  # videos per method for the model-based metrics
 
@@ -247,10 +248,97 @@ fig
 # With eight videos the Fréchet distance is dominated by noise (fewer samples than feature dimensions) — use it to
 # rank, and raise `VIDEOS` before quoting numbers. Where the toy world's ground truth and a model-based metric
 # disagree, trust the ground truth and ask why the metric was fooled.
+
+# %% [markdown]
+# ## 5. Whose notion is it? A VLM with a planted shortcut
+# Criterion (v): does the video show what the *VLM* means? L2V fits q to the generator's own velocity difference Δv
+# and the VLM only weighs it (Δω), so a steered video may show the generator's notion of the word instead. The toy
+# world settles this with a VLM whose notion is known to be wrong: the shipped *shortcut VLM* was trained on captions
+# where *square* came with snowy scenes, and reads "square" off a snowy circle at P = 0.96 (docs/sanity-checks.md).
+#
+# One table for the shortcut pair `circle->square` at φ = 1, on held-out seeds whose caption names no snow, with
+# each VLM: L2V as in the paper, unweighted Δv, LEAPS-style, and **VLM-chosen edits** (`l2vkit.edit_choice`: each
+# edit the generator can make — the pair's own concept, and a swap of another slot's word — is kept when, alone, it
+# turns the VLM's reading of the decoded pixels to the target word in at least half the videos it did not read so
+# before, and raises its log-odds). Columns: flip;
+# whether snow appears; kept (every other attribute as unsteered); P(target) read through Φ and from the pixels
+# (closed loop); and the share of seeds where those two readings name different words (Φ fooled).
+#
+# Here L2V uses the shipped bank (trained with the clean VLM) in both rows and the edits are chosen among the scene
+# edits only, to stay quick; `python -m l2vkit.toyworld.shortcut_eval --seeds 50` trains L2V with the shortcut VLM
+# too, chooses among every slot, and adds the randomisation verdicts.
+
+# %%
+if TOY:
+    from l2vkit.concepts.network import ConceptNetwork
+    from l2vkit.concepts.resolve import ConceptsWithNetwork
+    from l2vkit.edit_choice import choose_edits
+    from l2vkit.toyworld import shortcut_eval
+    from l2vkit.toyworld.shortcut import load_shortcut_coupling, load_shortcut_vlm, planted_shortcut
+    from l2vkit.vlm.randomise import randomised
+
+    shortcut_vlm = load_shortcut_vlm()
+    shortcut = planted_shortcut(shortcut_vlm)  # square = snow, as recorded with the VLM
+    square = shortcut_eval.shortcut_pair(tw.contrast_pairs(), shortcut)
+    network = ConceptNetwork.load(data_dir() / "toy_concept_network.safetensors", generator=gen)
+    concepts = ConceptsWithNetwork(bank, network, gen)
+    no_snow = [c for c in toy_captions(square, 12, seed=SEED) if "snow" not in c]
+    choice = {square.name: no_snow[: 4 if FAST else 8]}
+    held_out = shortcut_eval.seeds_without_value(square, shortcut, len(SEEDS))
+    readers = {"clean VLM": (vlm, coupling),
+               "shortcut VLM": (shortcut_vlm, load_shortcut_coupling(vlm=shortcut_vlm, generator=gen))}
+    sanity_rows, chosen_by = [], {}
+    for label, (reader, phi_reader) in readers.items():
+        chosen = chosen_by[label] = choose_edits(gen, reader, concepts, [square], choice, slots=["scene"],
+                                                 progress=False)
+        print(f"{label} chooses:", ", ".join(e.label for e in chosen.chosen(square.name)) or "nothing")
+        result = steering_eval.evaluate_pair(gen, reader, phi_reader, bank, square.name, held_out,
+                                             unweighted=unweighted, compare={"vlm_chosen": chosen})
+        found = steering_eval.scores(result)
+        for key, method in shortcut_eval.METHODS + shortcut_eval.VLM_METHODS[:1]:
+            if key in found:
+                m = found[key]
+                snow = shortcut_eval.planted_rate(result, "phi=1" if key == "steered" else key, shortcut)
+                sanity_rows.append({"VLM": label, "method": method, "flip ↑": m["flip"], "snow appears": snow,
+                                    "kept ↑": m["preserved"], "P via Φ": m["target_prob"],
+                                    "P from pixels": m["target_prob_pixels"], "disagree ↓": m["readings_disagree"]})
+    fig, _ = table_figure(sanity_rows, list(sanity_rows[0]), f"{square.name} at φ = 1 with a clean and a shortcut "
+                          f"VLM ({len(held_out)} seeds)", fmt="{:.2f}",
+                          caption="kept: every attribute but the shape as unsteered (snow counts against it)")
+    # the randomisation check for the chosen edits: a VLM that knows nothing chooses nothing it does not read
+    random_choice = choose_edits(gen, randomised(vlm), concepts, [square], choice, slots=["scene"],
+                                 progress=False)
+    print("a randomised VLM chooses:", ", ".join(e.label for e in random_choice.chosen(square.name)) or "nothing")
+else:
+    fig = None
+    print("the shortcut VLM is a toy-world model: this section runs with TIER = 'toy'")
+fig
+
+# %%
+# what the text below says, checked
+if TOY:
+    row = {(r["VLM"], r["method"]): r for r in sanity_rows}
+    assert [e.value for e in chosen_by["clean VLM"].chosen(square.name)] == ["square"]
+    assert [e.value for e in chosen_by["shortcut VLM"].chosen(square.name)] == ["square", "snow"]
+    assert all(row[vlm_label, m]["snow appears"] == 0 for vlm_label in readers
+               for m in ("L2V (paper)", "unweighted Δv") if (vlm_label, m) in row)
+    assert row["clean VLM", "VLM-chosen edits"]["snow appears"] == 0
+    assert row["shortcut VLM", "VLM-chosen edits"]["snow appears"] >= 0.5
+    assert all(row[vlm_label, "LEAPS-style"]["P via Φ"] > row[vlm_label, "LEAPS-style"]["P from pixels"]
+               for vlm_label in readers)
+
+# %% [markdown]
+# **Reading the table.** The clean VLM chooses the pair's own edit only; the shortcut VLM chooses snow as well. L2V
+# and the unweighted direction show no snow with either VLM, although the shortcut VLM calls a snowy circle square:
+# their direction is the generator's, so the video cannot show what the VLM uses. LEAPS-style latents read higher
+# through Φ than from the pixels: they fool the reader, not the VLM. The VLM-chosen edits make snow appear only with
+# the shortcut VLM — the video now shows the shortcut (and "kept" falls, as it should: the scene changed). On 50
+# seeds, with every slot's edits and the randomisation verdicts: docs/sanity-checks.md.
 #
 # ## What to try next
 # - Run the benchmark: `python -m l2vkit.toyworld.steering_eval --seeds 50` (minutes) and plot its JSON with
 #   `table_figure`.
 # - Train the unweighted baseline (`--divergence none`, see above) and rerun section 2 to get its rows.
 # - Swap `vlm_pooled_features` for `l2vkit.metrics.pixel_features` in section 4: which metric still ranks the methods?
+# - In section 5, choose among every slot (`slots=None`) and look at what each VLM's `chosen.table()` scores.
 # - Next notebook: `08_interactive_logit_editor`.

@@ -135,6 +135,19 @@ def judge_keeps_the_slot_too(source, slot, target, measured):
     return {"flip_rate": out["flip_rate"], "preservation_rate": kept}
 
 
+def reads_target(before, after):
+    was_source = before <= 0.5
+    return float((after[was_source] > 0.5).mean()) if was_source.any() else 0.0
+
+
+def reads_target_everywhere(before, after):
+    return float((after > 0.5).mean())
+
+
+def reads_target_at_half(before, after):
+    return float((after[before <= 0.5] >= 0.5).mean())
+
+
 CASES = [
     (labs.check_hellinger, hellinger, hellinger_without_half, "1/√2"),
     (labs.check_kl, kl, kl_with_nan, "NaN"),
@@ -150,6 +163,8 @@ CASES = [
     (labs.check_judge, judge, judge_flip_only, "preservation_rate"),
     (labs.check_judge, judge, judge_any_change, "red → green did not flip"),
     (labs.check_judge, judge, judge_keeps_the_slot_too, "the edited one too"),
+    (labs.check_reads_target, reads_target, reads_target_everywhere, "did not read so before"),
+    (labs.check_reads_target, reads_target, reads_target_at_half, "P(target) > 0.5"),
 ]
 
 
@@ -174,7 +189,7 @@ def test_checkers_never_raise(capsys):
         return "a string"
 
     for check in (labs.check_hellinger, labs.check_kl, labs.check_cost_matrix, labs.check_sinkhorn,
-                  labs.check_rho_ot_step, labs.check_judge, labs.check_weighted_target):
+                  labs.check_rho_ot_step, labs.check_judge, labs.check_weighted_target, labs.check_reads_target):
         assert check(crashes) is False
         assert "ZeroDivisionError" in capsys.readouterr().out
         assert check(wrong_type) is False

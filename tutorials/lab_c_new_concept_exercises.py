@@ -196,11 +196,79 @@ fig
 # monotonically. Typical failure modes the ground truth exposes: the flip happens only for some scenes (look at which
 # seeds fail), another attribute drifts along (preservation drops — the concept learnt a correlate), or large φ breaks
 # the video (no object found).
+
+# %% [markdown]
+# ## Exercise 4 · Whose notion is it? Let the VLM choose the edits
+# A concept trained as above follows the *generator's* velocity difference Δv; the VLM only weighs it (Δω). So the
+# video shows what the generator draws for the target word, even where the VLM means something else by it. The toy
+# world ships a VLM with a planted shortcut: trained on captions where *square* came with snowy scenes, it reads
+# "square" off a snowy circle (docs/sanity-checks.md). `l2vkit.edit_choice` lets the VLM pick the direction instead:
+# every edit the generator can make — the pair's own concept, and a swap of each other slot's word (from the concept
+# network) — steers a few captions; the VLM reads the decoded pixels; and an edit is *chosen* when it turns the VLM's
+# reading to the target word in at least half of the videos it did not read so before (and raises its log-odds of
+# the word by at least 1 on average, so that a VLM sitting at P ≈ 0.5 does not choose on noise).
 #
+# Write that share. `before` and `after` hold the VLM's P(target) per video, without and with one edit (numpy
+# arrays); the VLM reads the target word when P(target) > 0.5.
+
+# %%
+def reads_target(before, after) -> float:
+    # YOUR CODE HERE
+    raise NotImplementedError
+
+
+labs.check_reads_target(reads_target);
+
+# %% [markdown]
+# Now let two VLMs choose among the scene edits for the shipped `circle->square` (the full set adds colour, size,
+# adverb and direction: `slots=None`, a minute on a CPU): the clean toy VLM and the shortcut VLM. Both choose the
+# pair's own edit; only the shortcut VLM also chooses snow, and its concept's videos show it. L2V as in the paper,
+# trained with either VLM, shows no snow at all (docs/sanity-checks.md, 50 seeds).
+
+# %%
+if VLM_ID == "toy" and GENERATOR_ID == "toy":
+    from l2vkit.baselines import steered_batch
+    from l2vkit.concepts.network import ConceptNetwork
+    from l2vkit.concepts.resolve import ConceptsWithNetwork
+    from l2vkit.edit_choice import choose_edits
+    from l2vkit.paths import data_path
+    from l2vkit.toyworld.shortcut import load_shortcut_vlm
+
+    shipped = tw.load_concepts(generator=gen)
+    network = ConceptNetwork.load(data_path("toy_concept_network.safetensors"), generator=gen)
+    concepts = ConceptsWithNetwork(shipped, network, gen)
+    square = shipped.spec("circle->square")
+    no_snow = [c for c in toy_captions(square, 12, seed=SEED) if "snow" not in c]
+    choice = {square.name: no_snow[: 4 if FAST else 8]}
+    chosen = {label: choose_edits(gen, reader, concepts, [square], choice, slots=["scene"], progress=False)
+              for label, reader in (("clean VLM", vlm), ("shortcut VLM", load_shortcut_vlm()))}
+    for label, edits in chosen.items():
+        for s in edits.scores[square.name]:
+            print(f"{label:13s} {s.label:32s} log-odds gain {s.gain:+6.1f}   reads target {s.reads_target:.2f}"
+                  + ("   CHOSEN" if s.chosen else ""))
+    shown = [c for c in toy_captions(square, 6, seed=SEED + 1) if "snow" not in c][:2]  # not chosen on
+    videos = {"L2V (paper)": steered_batch(gen, shown, square.name, 1.0, shipped, SEED).frames}
+    videos |= {f"chosen by the {label}": steered_batch(gen, shown, square.name, 1.0, edits, SEED).frames
+               for label, edits in chosen.items()}
+    show_videos({name: v[0] for name, v in videos.items()})
+    scenes = {name: [measured_attributes(v)["scene"] for v in vs] for name, vs in videos.items()}
+    print("measured scenes:", scenes)
+    # what the text above says, checked
+    assert [s.value for s in chosen["clean VLM"].chosen(square.name)] == ["square"]
+    assert [s.value for s in chosen["shortcut VLM"].chosen(square.name)] == ["square", "snow"]
+    assert "snow" not in scenes["L2V (paper)"] and "snow" not in scenes["chosen by the clean VLM"]
+    assert scenes["chosen by the shortcut VLM"] == ["snow"] * len(shown)
+else:
+    print("the shortcut VLM is a toy-world model: run this exercise with VLM_ID = GENERATOR_ID = 'toy'")
+
+# %% [markdown]
 # ## What to try next
 # - Train with `build_concept_cache(..., divergence_kind="none")` (the unweighted Δv baseline) and compare the scores.
 # - Try a harder pair (`triangle->circle`, `up->down`) and find how many cache samples and steps it needs.
 # - Compare with the shipped `red->blue` (`tw.load_concepts(generator=gen)`) using `l2vkit.toyworld.steering_eval`,
 #   which adds the prompt-swap and LEAPS-style baselines (notebook 07).
+# - Plant a shortcut of your own (`python -m l2vkit.toyworld.train_vlm --out outputs/my_shortcut_vlm --shortcut
+#   quickly=snow@0.95 --init data/toy_vlm --freeze-vision --steps 1500 --lr 1e-3`, about 10 minutes) and let it
+#   choose the edits for `slowly->quickly`.
 # - Open the logit editor (notebook 08) with a bank that holds your concept: `ConceptBank` objects can be merged by
 #   training several pairs at once — pass a list of pairs to `build_concept_cache` and `train_concepts`.

@@ -1,5 +1,5 @@
-"""The bad-input rows of the sanity checks (issue 24): planted shortcuts, shared couplings, randomised VLMs and
-VLM-directed concepts."""
+"""The bad-input rows of the sanity checks (issue 24): planted shortcuts, shared couplings, randomised VLMs,
+VLM-directed concepts and VLM-chosen edits."""
 from __future__ import annotations
 
 from .badinput_cases import Case
@@ -31,6 +31,19 @@ def _vlm_directed_on_both(bench):
     return train_vlm_directed(bench.gen, bench.vlm, bench.coupling, cache, pairs, steps=1, progress=False)
 
 
+def _choose(bench, *, bank=True, **kwargs):
+    from ..concepts import ConceptNetwork, ConceptsWithNetwork
+    from ..edit_choice import choose_edits
+    from ..paths import data_path
+    from ..toyworld import load_concepts, toy_captions
+
+    network = ConceptNetwork.load(data_path("toy_concept_network.safetensors"), generator=bench.gen)
+    concepts = ConceptsWithNetwork(load_concepts(generator=bench.gen) if bank else None, network, bench.gen)
+    pair = network.pair("circle->square")
+    return choose_edits(bench.gen, bench.vlm, concepts, [pair], {pair.name: toy_captions(pair, 1)}, progress=False,
+                        **kwargs)
+
+
 def sanity_cases() -> list[Case]:
     from ..toyworld.shortcut import Shortcut
 
@@ -48,4 +61,10 @@ def sanity_cases() -> list[Case]:
             _randomise_too_deep),
         api("VLM-directed training on a cache that steers back", r"build it with directions='forward'",
             _vlm_directed_on_both),
+        api("VLM-chosen edits with a threshold that is no share", r"reads_target must be in \(0, 1\]",
+            lambda b: _choose(b, reads_target=50)),
+        api("VLM-chosen edits for a pair the bank holds no vector for",
+            r"the bank holds no vector for 'circle->square'", lambda b: _choose(b, bank=False)),
+        api("VLM-chosen edits among a slot the network does not know", r"no slot 'weather'",
+            lambda b: _choose(b, slots=["weather"])),
     ]

@@ -12,7 +12,8 @@ implementation (and, for optimal transport, with POT), prints **one clear line p
 =============================  ========================================================================
 lab (a) Hellinger Δω           :func:`check_hellinger`, :func:`check_kl`, :func:`check_weighted_target`
 lab (b) one ρ-OT step          :func:`check_cost_matrix`, :func:`check_sinkhorn`, :func:`check_rho_ot_step`
-lab (c) a new concept          :func:`check_contrast_pair`, :func:`check_judge`, :func:`check_concept`
+lab (c) a new concept          :func:`check_contrast_pair`, :func:`check_judge`, :func:`check_concept`,
+                               :func:`check_reads_target`
 notebook 01                    :func:`check_renormalise`
 notebook 02                    :func:`check_x0_estimate`, :func:`check_euler_step`
 notebook 03                    :func:`check_token_cosine`
@@ -37,7 +38,7 @@ from __future__ import annotations
 from .checking import NOT_DONE, NOT_IMPLEMENTED, CheckFailed, attempt
 from .hellinger import check_hellinger, check_kl, check_weighted_target
 from .mode import FAST_ENV, fast_mode
-from .new_concept import check_concept, check_contrast_pair, check_judge
+from .new_concept import check_concept, check_contrast_pair, check_judge, check_reads_target
 from .rho_ot import check_cost_matrix, check_rho_ot_step, check_sinkhorn
 from .series_basics import check_euler_step, check_renormalise, check_token_cosine, check_x0_estimate
 from .series_steering import check_latent_frames, check_spearman, check_steered_condition, check_window_steps
@@ -53,6 +54,7 @@ __all__ = [
     "check_hellinger",
     "check_judge",
     "check_kl",
+    "check_reads_target",
     "check_latent_frames",
     "check_renormalise",
     "check_rho_ot_step",

@@ -74,7 +74,8 @@ def check_judge(fn: Callable) -> bool:
         ref = ground_truth_scores(sources, "colour", "blue", measured)
         # the two plausible misreadings of the definitions, each with its own hint
         seeds = len(sources)
-        changed = [sum(m.colour != s.colour for m, s in zip(measured[phi], sources)) / seeds for phi in sorted(measured)]
+        changed = [sum(m.colour != s.colour for m, s in zip(measured[phi], sources)) / seeds
+                   for phi in sorted(measured)]
         identical = [sum(m == s for m, s in zip(measured[phi], sources)) / seeds for phi in sorted(measured)]
         for key, want in (("flip_rate", ref.flip_rate), ("preservation_rate", ref.preservation_rate)):
             values = [float(v) for v in got[key]]
@@ -92,6 +93,33 @@ def check_judge(fn: Callable) -> bool:
         return f"flip {ref.flip_rate}, preserved {ref.preservation_rate} — same as ground_truth_scores"
 
     return run_check("judge", body)
+
+
+def check_reads_target(fn: Callable) -> bool:
+    """Lab (c), exercise 4: ``fn(before, after)`` (P(target) per video without and with one edit) → the share of
+    the videos the VLM did not read as the target before that it reads so after, compared with
+    :func:`l2vkit.edit_choice.reads_target_share` on made-up readings."""
+
+    def body():
+        from ..edit_choice import reads_target_share
+
+        before = np.array([0.02, 0.10, 0.40, 0.90, 0.05, 0.30])
+        after = np.array([0.97, 0.20, 0.80, 0.99, 0.50, 0.60])
+        want = reads_target_share(before, after)  # 3 of the 5 videos read as source before now read as target
+        got = float(_resolve(fn, before, after))
+        if np.isclose(got, want):
+            return f"{got:.2f} of the videos not read as the target before read so after — as edit_choice does"
+        if np.isclose(got, np.mean(after > 0.5)):
+            raise CheckFailed(f"{got:.2f} counts every video read as the target after the edit; count only those "
+                              "the VLM did not read so before (P(target) ≤ 0.5), or an edit gets credit for "
+                              "videos that already showed the word")
+        if np.isclose(got, np.mean(after[before <= 0.5] >= 0.5)):
+            raise CheckFailed(f"{got:.2f} counts P(target) = 0.5 as read as the target; the VLM reads the target "
+                              "word when P(target) > 0.5")
+        raise CheckFailed(f"got {got:.2f}, expected {want:.2f}: among videos with P(target) ≤ 0.5 before, the "
+                          "share with P(target) > 0.5 after")
+
+    return run_check("reads_target", body)
 
 
 def check_concept(concept, pair, *, generator, seeds=range(6), phi: float = 1.0, min_flip: float = 0.5,

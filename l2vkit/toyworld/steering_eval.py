@@ -154,10 +154,11 @@ def _target_read(vlm, coupling, latents, condition, prefixes, pair) -> tuple[lis
     return probs.round(5).tolist(), log_odds.round(4).tolist()
 
 
-def kept_mask(measured, unsteered, slot: str) -> np.ndarray:
-    """Per seed: every measured attribute but ``slot`` as in the unsteered video of the same seed (both lists of
-    :func:`measured_attributes` dicts)."""
-    return np.array([all(m[f] == u[f] for f in m if f != slot) for m, u in zip(measured, unsteered)])
+def kept_mask(measured, unsteered, slot) -> np.ndarray:
+    """Per seed: every measured attribute but ``slot`` (one slot, or a set of them) as in the unsteered video of the
+    same seed (both lists of :func:`measured_attributes` dicts)."""
+    edited = {slot} if isinstance(slot, str) else set(slot)
+    return np.array([all(m[f] == u[f] for f in m if f not in edited) for m, u in zip(measured, unsteered)])
 
 
 def scores(result: dict) -> dict:
