@@ -81,6 +81,10 @@ class VLMChosenConcepts:
     def chosen(self, name: str) -> list[EditScore]:
         return [s for s in self._scores(name) if s.chosen]
 
+    def edited_slots(self, name: str) -> set[str]:
+        """The slots steering ``name`` changes: the pair's own and every chosen edit's."""
+        return {self.spec(name).slot} | {s.slot for s in self.chosen(name)}
+
     def _scores(self, name: str) -> list[EditScore]:
         if name not in self.scores:
             raise KeyError(f"no edits were chosen for {name!r}; this set holds {', '.join(self.scores) or 'none'} "
@@ -111,9 +115,10 @@ class VLMChosenConcepts:
         pair = self.spec(name)
         captions = list(captions)
         forward = [held_word(pair, c) == pair.source for c in captions]
-        total = _zeros(self.concepts.generator, captions)
+        base = self.concepts.generator.encode_prompt(captions)  # once, for every chosen edit
+        total = 0.0 * base.embeds
         for s in self.chosen(name):
-            q = edit_vectors(self.concepts, pair, s.slot, s.value, captions, own=s.own)
+            q = _edit(self.concepts, pair, s.slot, s.value, captions, base, own=s.own)[0]
             total = total + (q if s.own else q * q.new_tensor(forward).view(-1, 1, 1))
         return total
 
@@ -144,10 +149,6 @@ class VLMChosenConcepts:
         return cls(concepts, scores, data.get("meta"))
 
 
-def _zeros(generator, captions):
-    return 0.0 * generator.encode_prompt(list(captions)).embeds
-
-
 def slot_word(vocabulary: dict, slot: str, caption: str) -> str | None:
     """The word of ``slot`` that ``caption`` holds (the first of the vocabulary's), else ``None``."""
     from .pairs import slot_word_count
@@ -159,11 +160,13 @@ def edit_vectors(concepts, pair, slot: str, value: str, captions: Sequence[str],
     """q (B, L, E) of one edit for each caption: the pair's own (``own``: the bank's q, placed), or the network's
     vector swapping the caption's ``slot`` word for ``value`` (zeros for a caption that already holds ``value`` or
     has no word of that slot)."""
-    return _edit(concepts, pair, slot, value, captions, own=own)[0]
+    captions = list(captions)
+    return _edit(concepts, pair, slot, value, captions, concepts.generator.encode_prompt(captions), own=own)[0]
 
 
-def _edit(concepts, pair, slot, value, captions, *, own=False):
-    """The edit's q and the captions as edited (what the video now shows, for the VLM's prompt)."""
+def _edit(concepts, pair, slot, value, captions, base, *, own=False):
+    """The edit's q and the captions as edited (what the video now shows, for the VLM's prompt); ``base`` is the
+    captions' encoded condition."""
     import torch
 
     from .concepts import swap_word
@@ -171,7 +174,6 @@ def _edit(concepts, pair, slot, value, captions, *, own=False):
     from .steering import steered_condition
 
     generator, captions = concepts.generator, list(captions)
-    base = generator.encode_prompt(captions)
     if own:
         steered = steered_condition(base, {pair.name: 1.0}, concepts, captions=captions,
                                     tokenizer=generator_tokenizer(generator))
@@ -244,7 +246,7 @@ def choose_edits(generator, vlm, concepts, pairs: Sequence, captions: dict, *, s
         before = pixel_read(vlm, sample_batch(generator, base, seed).frames, prefixes, pair)
         rows = []
         for slot, value, own in candidate_edits(vocabulary, pair, slots):
-            q, now = _edit(concepts, pair, slot, value, texts, own=own)
+            q, now = _edit(concepts, pair, slot, value, texts, base, own=own)
             edited = q.flatten(1).abs().sum(1) > 0  # captions that already hold the value are not edited
             # the VLM is prompted with the caption's words before the slot as they now are ("a large red …" once
             # size was edited): a prompt that contradicts the video would make it read nonsense

@@ -71,6 +71,7 @@ def test_chosen_edits_steer_save_and_reload(world, chosen, tmp_path):
     assert again.scores == chosen["shortcut"].scores and again.meta["vlm"] == chosen["shortcut"].meta["vlm"]
     rows = again.table()
     assert {r["edit"] for r in rows if r["chosen"]} == {"shape → square (the pair's own)", "scene → snow"}
+    assert again.edited_slots(pair.name) == {"shape", "scene"} and own_only.edited_slots(pair.name) == {"shape"}
     with pytest.raises(KeyError, match="computed per caption"):
         again[pair.name]
     (tmp_path / "other.json").write_text('{"scores": {}, "meta": {"kind": "a concept bank"}}')

@@ -162,9 +162,9 @@ def run(seeds: int = 50, *, bank_path="outputs/shortcut/bank.safetensors", vlm_d
                                compare=compare)
         row = scores(result)
         # what the chosen edits change on purpose (the planted value, when chosen) is not counted against "kept"
-        edited = {pair.slot} | {e.slot for e in chosen.chosen(pair.name)}
         row["vlm_chosen"].update(chosen=[e.label for e in chosen.chosen(pair.name)], preserved_apart_from_chosen=float(
-            kept_mask(result["measured"]["vlm_chosen"], result["measured"]["phi=0"], edited).mean()))
+            kept_mask(result["measured"]["vlm_chosen"], result["measured"]["phi=0"],
+                      chosen.edited_slots(pair.name)).mean()))
         methods = ("phi=1", "unweighted", "leaps", "prompt_swap", *compare)
         rows[label] = {"scores": row, "planted": {m: planted_rate(result, m, shortcut) for m in methods}}
         if tag == "clean":

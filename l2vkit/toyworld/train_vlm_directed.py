@@ -58,8 +58,8 @@ def measure_pair(generator, banks: dict, pair, seeds, shortcut=None) -> dict:
     for label, bank in banks.items():
         found = [_details(v) for v in steered_batch(generator, captions, pair.name, 1.0, bank, 0).frames]
         after = [_attributes_and_score(m)[0] for m in found]
-        chosen = getattr(bank, "chosen", None)  # VLM-chosen edits: the slots of every chosen edit are edited
-        edited = {pair.slot} | ({e.slot for e in chosen(pair.name)} if chosen else set())
+        # VLM-chosen edits change the slots of every chosen edit; a bank, the pair's own
+        edited = bank.edited_slots(pair.name) if hasattr(bank, "edited_slots") else {pair.slot}
         kept = kept_mask(after, before, edited)
         place = np.array([r is not None and m is not None and kept_in_place(r, m) for r, m in zip(unsteered, found)])
         row = {"flip": float(np.mean([a[pair.slot] == pair.target for a in after])), "kept": float(kept.mean()),
