@@ -7,8 +7,8 @@ SHELL := /bin/bash
 demo:  ## set up (with the toy world's text encoder), then run the main job on the toy world (results in outputs/demo/)
 	@py=$$(scripts/setup.sh "text"); set -x; "$$py" -m l2vkit demo
 
-test:  ## set up with test tools, then run every test tier but `slow` (minutes each), all notebooks included: what CI runs
-	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest -m "not slow"
+test:  ## set up with test tools, then run every test tier but `slow` (minutes each), all notebooks included, one worker per core (at most 4; L2VKIT_TEST_WORKERS=1 for one): what CI runs
+	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest -m "not slow" -n $${L2VKIT_TEST_WORKERS:-auto} --maxprocesses 4 --dist loadfile
 
 test-all:  ## every tier, `slow` too (20,000-render ruler check, 2,000-video accuracy, two-process training): about 10 minutes more
 	@py=$$(scripts/setup.sh "test,text"); set -x; "$$py" -m pytest
