@@ -61,6 +61,35 @@ def load_state(path: Path) -> dict | None:
                          "it (training then starts afresh)") from None
 
 
+def take_step(model, optimizer, loss, *, clip: float = 1.0) -> float:
+    """Back-propagate ``loss``, clip the gradient norm to ``clip`` and step the optimizer; returns the loss."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item()
+
+
+def resume_model(path: Path, model, optimizer, generator) -> tuple[int, float, list]:
+    """Restore a model's training from its saved state (model, optimizer, torch generator) when there is one:
+    returns (step, elapsed seconds, history), or (0, 0.0, []) to start afresh."""
+    state = load_state(path)
+    if not state:
+        return 0, 0.0, []
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["torch_rng"])
+    return state["step"], state["elapsed"], state["history"]
+
+
+def save_model_state(path: Path, model, optimizer, generator, *, step: int, elapsed: float, history: list) -> None:
+    """The state :func:`resume_model` restores, saved atomically."""
+    save_state(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                      "torch_rng": generator.get_state(), "step": step, "elapsed": elapsed, "history": history})
+
+
 @contextlib.contextmanager
 def staged_folder(out: Path):
     """Yield an empty staging folder beside ``out``; on success it replaces ``out`` (the old one is removed last)."""

@@ -133,3 +133,46 @@ def test_staged_folder_replaces_the_old_model_even_after_an_interrupted_swap(tmp
         (staging / "weights").write_text("new")
     assert (out / "weights").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
+
+
+@pytest.mark.unit
+def test_edit_pairs_change_one_attribute_and_share_the_render_seed():
+    from l2vkit.toyworld.render import trajectory
+    from l2vkit.toyworld.train_generator_edits import edit_pairs
+
+    pairs = edit_pairs(300, seed=1)
+    assert pairs == edit_pairs(300, seed=1) and pairs != edit_pairs(300, seed=2)
+    changed = [[f for f, v in a.as_dict().items() if b.as_dict()[f] != v] for a, b, _ in pairs]
+    assert all(len(c) == 1 for c in changed)
+    assert {c[0] for c in changed} == {"colour", "shape", "size", "adverb", "direction", "scene"}
+    # an edit that does not move the object (colour, shape, scene) keeps its path exactly: the same layout
+    for (a, b, seed), (field,) in zip(pairs, changed):
+        if field in ("colour", "shape", "scene"):
+            assert np.array_equal(trajectory(a, seed=seed), trajectory(b, seed=seed))
+
+
+@pytest.mark.integration
+def test_in_place_edit_finetuning_runs_resumes_and_exports_a_loadable_generator(tmp_path):
+    import torch
+
+    from l2vkit.toyworld import load_generator
+    from l2vkit.toyworld.train_generator_edits import finetune
+
+    small = dict(steps=3, pairs=8, batch=4, progress=False)
+    finetune(SHIPPED, tmp_path / "straight", **small)
+    with pytest.raises(SystemExit, match="rerun"):
+        finetune(SHIPPED, tmp_path / "resumed", **small, minutes=0)
+    finetune(SHIPPED, tmp_path / "resumed", **small)
+    a = torch.load(tmp_path / "straight.edit_state" / "transformer.pt", weights_only=True)["model"]
+    b = torch.load(tmp_path / "resumed.edit_state" / "transformer.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    info = json.loads((tmp_path / "resumed" / "l2vkit_generator.json").read_text())
+    assert info["edits"]["steps"] == 3 and info["edits"]["history"][-1]["step"] == 3
+    from safetensors.torch import load_file
+
+    tuned = load_file(tmp_path / "resumed" / "transformer" / "diffusion_pytorch_model.safetensors")
+    shipped = load_file(SHIPPED / "transformer" / "diffusion_pytorch_model.safetensors")
+    assert tuned.keys() == shipped.keys() and not all(torch.equal(tuned[k], shipped[k]) for k in tuned)
+    generator = load_generator(folder=tmp_path / "resumed")
+    video = generator.generate("a small red circle moves slowly to the left in the desert", seed=0)
+    assert video.shape == (9, 32, 32, 3)

@@ -33,7 +33,7 @@ from ..io import save_safetensors, write_json
 from ..provenance import provenance
 from . import toy_generator as tg
 from .attributes import ATTRIBUTE_VALUES, Attributes, caption
-from ..training import load_state, save_state, staged_folder, warmup_cosine
+from ..training import load_state, resume_model, save_model_state, save_state, staged_folder, take_step, warmup_cosine
 from .vlm_data import random_batch
 
 GENERATOR_CONFIG = "l2vkit_generator.json"
@@ -226,13 +226,7 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(seed + 1)
     path = state_dir / "transformer.pt"
-    step, elapsed, history = 0, 0.0, []
-    state = load_state(path)
-    if state:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["torch_rng"])
-        step, elapsed, history = state["step"], state["elapsed"], state["history"]
+    step, elapsed, history = resume_model(path, model, optimizer, generator)
     latents, caption_ids = data["latents"], data["caption_ids"]
     embeds, empty = data["caption_embeds"], data["empty_embeds"]
     # Small objects' shape is what the generator gets wrong (small squares drawn round): the last phase sees them
@@ -272,21 +266,17 @@ def train_transformer(state_dir: Path, data: dict, *, steps: int, batch: int, lr
         z = (1 - s) * x0 + s * noise
         v = model(hidden_states=z, timestep=sigma * 1000, encoder_hidden_states=cond, return_dict=False)[0]
         loss = torch.nn.functional.mse_loss(v, noise - x0)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
+        value = take_step(model, optimizer, loss)
         step += 1
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        running = value if running is None else 0.98 * running + 0.02 * value
         bar.update(1)
         bar.set_postfix(loss=f"{running:.4f}")
         out_of_time = minutes is not None and time.perf_counter() - started > minutes * 60
         if step % 500 == 0 or step == phase_start + length or out_of_time:
             history.append({"step": step, "loss": running, "minutes": (time.perf_counter() - started) / 60,
                             "phase": name})
-            save_state(path, {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "torch_rng": generator.get_state(), "step": step,
-                         "elapsed": time.perf_counter() - started, "history": history})
+            save_model_state(path, model, optimizer, generator, step=step, elapsed=time.perf_counter() - started,
+                             history=history)
         if out_of_time:
             bar.write(f"stopping at transformer step {step}: --minutes reached (rerun with the same --steps to continue)")
             break
