@@ -1,6 +1,7 @@
 """Ground truth from pixels alone: recover every attribute of a toy video, also under noise, blur and drift.
 
-The steps: estimate the scene from the frame's dominant colours; call a pixel *object* when it is closer to an
+The steps: estimate the scene from the frames' dominant colours (per frame where a spliced clip clearly changes
+scene); call a pixel *object* when it is closer to an
 object colour than to the scene's texture (a segment between its two shades in RGB); keep the largest connected
 component per frame; read colour from its median colour, size from its bounding box, shape from the best overlap
 (IoU) with each shape's template placed at the component's centroid, and direction and speed from a straight-line fit of its centre over time.
@@ -86,6 +87,25 @@ def _scene_of(frames: np.ndarray) -> tuple[str, np.ndarray]:
     return min(distances, key=distances.get), median
 
 
+def _frame_scenes(frames: np.ndarray, scene: str) -> list[str]:
+    """The scene behind each frame: the clip's, except in a frame that clearly shows another (under
+    MIN_BACKGROUND_SHARE of its pixels in the clip scene's shades, at least that share in the other's) — a clip
+    spliced from two scenes, such as a frame mask's. A one-scene clip keeps its scene in every frame."""
+    out = []
+    for frame in frames:
+        own, _ = _scene_of(frame[None])
+        if own != scene and _scene_share(frame, scene) < MIN_BACKGROUND_SHARE <= _scene_share(frame, own):
+            out.append(own)
+        else:
+            out.append(scene)
+    return out
+
+
+def _scene_share(frames: np.ndarray, scene: str) -> float:
+    dark, light = (np.asarray(c) for c in design.SCENE_SHADES[scene])
+    return float((_distance_to_segment(frames, dark, light) < BACKGROUND_TOLERANCE).mean())
+
+
 def _object_masks(frames: np.ndarray, scene: str) -> np.ndarray:
     dark, light = (np.asarray(c) for c in design.SCENE_SHADES[scene])
     to_scene = _distance_to_segment(frames, dark, light)
@@ -140,14 +160,13 @@ def measure_details(video) -> Measurement:
     # A 3×3 mean per frame cuts pixel noise threefold; the object is wide enough to keep its shape.
     smooth = ndimage.uniform_filter(frames, size=(1, 3, 3, 1), mode="nearest")
     scene, background = _scene_of(smooth)
-    dark, light = (np.asarray(c) for c in design.SCENE_SHADES[scene])
-    share = float((_distance_to_segment(smooth, dark, light) < BACKGROUND_TOLERANCE).mean())
+    share = _scene_share(smooth, scene)
     if share < MIN_BACKGROUND_SHARE:
         # a ruler must say when there is nothing to measure: noise or a flat frame has no scene behind an object
         raise ValueError(f"only {share:.0%} of the pixels are a scene's shade (a toy-world video has at least "
                          f"{MIN_BACKGROUND_SHARE:.0%}; 65–100 % on clean renders): this does not look like a toy-world "
                          "video")
-    masks = _object_masks(smooth, scene)
+    masks = np.stack([_object_masks(frame, behind) for frame, behind in zip(smooth, _frame_scenes(smooth, scene))])
 
     centres, boxes, ious, areas, times, colours, track = [], [], [], [], [], [], []
     for k in range(t):
